@@ -1,0 +1,32 @@
+"""The admin API (process `admin`): its own port, every route but health for admin roles only."""
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api import health
+from api.auth import require_admin
+from api.command_table import admin_specs
+from api.commands import command_endpoint, get_command
+from api.http import EXCEPTION_HANDLERS
+from api.state import lifespan_for
+from infra.settings import Settings, get_settings
+
+
+async def admin_get_command(request: Request) -> Response:
+    await require_admin(request)
+    return await get_command(request)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    return Starlette(
+        routes=[
+            *health.ROUTES,
+            Route("/command", command_endpoint(admin_specs(), require_admin), methods=["POST"]),
+            Route("/commands/{command_id}", admin_get_command, methods=["GET"]),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan_for(settings),
+    )

@@ -1,0 +1,63 @@
+"""Who is calling: the session behind a Bearer token, and the roles of its user."""
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from api.http import ApiError
+from api.state import state_of
+from infra.identity import ADMIN_ROLES
+from infra.read_models import get_user
+from infra.sessions import find_session
+
+MAX_TOKEN_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    roles: frozenset[str]
+    token: str
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.roles & ADMIN_ROLES)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise ApiError(401, "unauthenticated", "use Authorization: Bearer <session token>")
+    return token
+
+
+async def authenticate(request: Request) -> Principal | None:
+    """The caller, None when no token was sent; a token that is not valid is refused."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    state = state_of(request)
+    session = await find_session(state.redis, token)
+    if session is None:
+        raise ApiError(401, "unauthenticated", "the session is unknown or has expired")
+    user = await get_user(state.redis, session.user_id)
+    roles = frozenset(user.roles) if user is not None else frozenset()
+    return Principal(user_id=session.user_id, roles=roles, token=token)
+
+
+async def require_user(request: Request) -> Principal:
+    principal = await authenticate(request)
+    if principal is None:
+        raise ApiError(401, "unauthenticated", "this needs a session: log in first")
+    return principal
+
+
+async def require_admin(request: Request) -> Principal:
+    principal = await require_user(request)
+    if not principal.is_admin:
+        raise ApiError(403, "forbidden", "this needs an admin role")
+    return principal

@@ -1,0 +1,172 @@
+"""`POST /command` and `GET /commands/{id}`: validate, authorise, stamp, append once."""
+
+import hashlib
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.auth import Principal, authenticate
+from api.command_table import CommandSpec
+from api.http import ApiError, ok, read_json_body
+from api.state import AppState, state_of
+from infra import keys
+from infra.command_log import envelope_for, find_status, submit
+from infra.errors import translated
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+MAX_REPLY_TO = 128
+
+Authorizer = Callable[[Request], Awaitable[Principal | None]]
+
+
+def accepted(command_id: str) -> Response:
+    return ok(202, command_id=command_id, status="accepted")
+
+
+def command_endpoint(
+    specs: dict[str, CommandSpec], authorize: Authorizer = authenticate
+) -> Callable[[Request], Awaitable[Response]]:
+    """The `/command` route over a table of commands; `authorize` runs before anything else."""
+    known = sorted(specs)
+
+    async def post_command(request: Request) -> Response:
+        state = state_of(request)
+        principal = await authorize(request)
+        body, doc = await read_json_body(request, state.settings.max_body_bytes)
+        if not isinstance(doc, dict) or not isinstance(doc.get("command"), str):
+            raise ApiError(400, "malformed_json", 'send an object with a string "command"')
+        spec = specs.get(doc["command"])
+        if spec is None:
+            raise ApiError(400, "unknown_command", f"no command {doc['command']!r}", known=known)
+        _authorise(spec, principal)
+        command_id = _command_id(doc.get("command_id"))
+        reply_to = _reply_to(doc.get("reply_to"))
+        payload = _payload(spec, doc.get("payload"))
+
+        idempotency_key = request.headers.get("idempotency-key")
+        if idempotency_key is not None:
+            command_id = await _claim_idempotency_key(
+                state, principal, idempotency_key, body, command_id
+            )
+            if await find_status(state.redis, state.settings, command_id) is not None:
+                return accepted(command_id)
+        elif doc.get("command_id") is not None:
+            if await find_status(state.redis, state.settings, command_id) is not None:
+                return accepted(command_id)
+
+        command, aggregate_id = await spec.build(state, payload, principal)
+        envelope = envelope_for(
+            settings=state.settings,
+            command=command,
+            aggregate_id=aggregate_id,
+            command_id=command_id,
+            actor=principal.user_id if principal else None,
+            reply_to=reply_to,
+        )
+        await submit(state.redis, state.settings, envelope)
+        return accepted(command_id)
+
+    return post_command
+
+
+async def get_command(request: Request) -> Response:
+    state = state_of(request)
+    principal = await authenticate(request)
+    command_id = request.path_params["command_id"]
+    status = None
+    if len(command_id) <= 64:
+        status = await find_status(state.redis, state.settings, command_id)
+    visible = status is not None and (
+        status.actor is None
+        or (principal is not None and (principal.user_id == status.actor or principal.is_admin))
+    )
+    if status is None or not visible:
+        # A command of someone else's is reported as unknown: its existence is not ours to tell.
+        raise ApiError(404, "not_found", f"no command {command_id}")
+    return ok(**status.to_json())
+
+
+def _authorise(spec: CommandSpec, principal: Principal | None) -> None:
+    if spec.roles is None:
+        return
+    if principal is None:
+        raise ApiError(401, "unauthenticated", f"{spec.name} needs a session: log in first")
+    if spec.roles and not (spec.roles & principal.roles) and not principal.is_admin:
+        raise ApiError(403, "forbidden", f"your roles do not allow {spec.name}")
+
+
+def _command_id(value: Any) -> str:
+    if value is None:
+        return str(uuid.uuid4())
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) else _bad_command_id()
+    except ValueError:
+        return _bad_command_id()
+
+
+def _bad_command_id() -> str:
+    raise ApiError(422, "invalid_payload", "command_id must be a UUID", path="$.command_id")
+
+
+def _reply_to(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_REPLY_TO:
+        raise ApiError(422, "invalid_payload", "reply_to must be a relay token", path="$.reply_to")
+    return value
+
+
+def _payload(spec: CommandSpec, value: Any) -> msgspec.Struct:
+    if value is None:
+        value = {}
+    try:
+        return msgspec.convert(value, spec.request)
+    except msgspec.ValidationError as error:
+        message, path = _split_path(str(error))
+        raise ApiError(422, "invalid_payload", message, path=path) from None
+
+
+def _split_path(message: str) -> tuple[str, str]:
+    """msgspec says `... - at `$.email``; clients see the path from the request's root."""
+    text, sep, at = message.rpartition(" - at `")
+    if not sep:
+        return message, "$.payload"
+    return text, "$.payload" + at.rstrip("`")[1:]
+
+
+async def _claim_idempotency_key(
+    state: AppState, principal: Principal | None, key: str, body: bytes, command_id: str
+) -> str:
+    """The command id this key stands for: the given one when new, the first one's when not."""
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )
+    scope = principal.user_id if principal else "anonymous"
+    fingerprint = hashlib.sha256(body).hexdigest()
+    redis_key = keys.idempotency(scope, hashlib.sha256(key.encode()).hexdigest())
+    async with translated():
+        created = await state.redis.set(
+            redis_key,
+            f"{fingerprint}|{command_id}",
+            nx=True,
+            ex=state.settings.idempotency_ttl_seconds,
+        )
+        stored = None if created else await state.redis.get(redis_key)
+    if stored is None:
+        return command_id
+    first_fingerprint, _, first_command_id = stored.decode().partition("|")
+    if first_fingerprint != fingerprint:
+        raise ApiError(
+            409,
+            "idempotency_conflict",
+            "this Idempotency-Key was used with a different body",
+        )
+    return first_command_id

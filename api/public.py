@@ -1,0 +1,28 @@
+"""The public API (process `web`): commands, their status, sign-in and the user's own data."""
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from api import health, identity
+from api.command_table import public_specs
+from api.commands import command_endpoint, get_command
+from api.http import EXCEPTION_HANDLERS
+from api.rate_limiting import RateLimitMiddleware
+from api.state import lifespan_for
+from infra.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    return Starlette(
+        routes=[
+            *health.ROUTES,
+            Route("/command", command_endpoint(public_specs()), methods=["POST"]),
+            Route("/commands/{command_id}", get_command, methods=["GET"]),
+            *identity.ROUTES,
+        ],
+        middleware=[Middleware(RateLimitMiddleware, settings=settings)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan_for(settings),
+    )

@@ -1,0 +1,52 @@
+"""What a running API app holds: settings, its Redis client and the password hasher."""
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+
+from infra import logs, scripts
+from infra.bootstrap import ensure_first_admin
+from infra.passwords import Passwords
+from infra.redis import connect
+from infra.settings import Settings
+
+log = logging.getLogger("sluice.api")
+
+
+@dataclass(frozen=True)
+class AppState:
+    settings: Settings
+    redis: "Redis"
+    passwords: Passwords
+
+
+def state_of(request: Request) -> AppState:
+    state: AppState = request.app.state.sluice
+    return state
+
+
+def lifespan_for(
+    settings: Settings,
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        logs.configure()
+        redis = connect(settings)
+        state = AppState(settings, redis, Passwords(settings.hash_concurrency))
+        app.state.sluice = state
+        try:
+            await scripts.load_all(redis)
+            await ensure_first_admin(redis, settings, state.passwords)
+        except Exception as error:  # Redis may come up later; requests answer 503 until then
+            log.warning("start-up tasks skipped: %s", error)
+        try:
+            yield
+        finally:
+            await redis.aclose()
+
+    return lifespan

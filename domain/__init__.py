@@ -1,0 +1,1 @@
+"""Business rules: pure decide/evolve functions over plain data. No I/O here."""

@@ -1,0 +1,25 @@
+"""Domain errors: a business rule said no. They become `rejected` results, never retried."""
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EmailTaken(DomainError):
+    code = "email_taken"
+
+
+class UserAlreadyExists(DomainError):
+    code = "user_exists"
+
+
+class UnknownUser(DomainError):
+    code = "unknown_user"
+
+
+class UnsupportedCommand(DomainError):
+    code = "unsupported_command"

@@ -1,0 +1,79 @@
+"""The user aggregate: registration with a unique email, and recorded logins."""
+
+from dataclasses import dataclass, replace
+
+from domain.aggregate import AggregateRules, ClaimOwners, Claims
+from domain.errors import EmailTaken, UnknownUser, UnsupportedCommand, UserAlreadyExists
+from events.commands import Command, RecordLogin, RegisterUser
+from events.events import Event, UserLoggedIn, UserPasswordSet, UserRegistered
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    email: str
+    display_name: str
+    roles: tuple[str, ...]
+    has_password: bool = False
+    logins: int = 0
+
+
+def email_claim(email: str) -> str:
+    return f"email:{email}"
+
+
+def claims(command: Command) -> Claims:
+    match command:
+        case RegisterUser(email=email, user_id=user_id):
+            return {email_claim(email): user_id}
+        case _:
+            return {}
+
+
+def decide(state: User | None, command: Command, owners: ClaimOwners) -> list[Event]:
+    match command:
+        case RegisterUser():
+            return _register(state, command, owners)
+        case RecordLogin():
+            if state is None:
+                raise UnknownUser(f"no user {command.user_id}")
+            return [UserLoggedIn(user_id=state.user_id, session_id=command.session_id)]
+        case _:
+            raise UnsupportedCommand(type(command).__name__)
+
+
+def _register(state: User | None, command: RegisterUser, owners: ClaimOwners) -> list[Event]:
+    if state is not None:
+        raise UserAlreadyExists(f"user {command.user_id} already exists")
+    owner = owners.get(email_claim(command.email))
+    if owner is not None and owner != command.user_id:
+        raise EmailTaken(f"{command.email} is already registered")
+    return [
+        UserRegistered(
+            user_id=command.user_id,
+            email=command.email,
+            display_name=command.display_name,
+            roles=command.roles,
+        ),
+        UserPasswordSet(user_id=command.user_id, password_hash=command.password_hash),
+    ]
+
+
+def evolve(state: User | None, event: Event) -> User | None:
+    match event:
+        case UserRegistered():
+            return User(
+                user_id=event.user_id,
+                email=event.email,
+                display_name=event.display_name,
+                roles=event.roles,
+            )
+        case UserPasswordSet() if state is not None:
+            return replace(state, has_password=True)
+        case UserLoggedIn() if state is not None:
+            return replace(state, logins=state.logins + 1)
+        case _:
+            return state
+
+
+RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims)

@@ -1,0 +1,1 @@
+"""Contracts shared by every process: commands, events, envelopes and their codecs."""

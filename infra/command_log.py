@@ -1,0 +1,135 @@
+"""Appending commands to their partition streams, and reading their status back."""
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+
+from events.codec import encoder, result_decoder
+from events.envelope import Envelope, ErrorInfo, PublicEvent
+from infra import keys
+from infra.errors import translated
+from infra.scripts import SUBMIT
+from infra.settings import Settings
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def envelope_for(
+    *,
+    settings: Settings,
+    command: msgspec.Struct,
+    aggregate_id: str,
+    command_id: str | None = None,
+    actor: str | None = None,
+    reply_to: str | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+) -> Envelope:
+    command_id = command_id or new_id()
+    return Envelope(
+        command_id=command_id,
+        command=type(command).__name__,
+        payload=msgspec.Raw(encoder.encode(command)),
+        aggregate_id=aggregate_id,
+        partition=keys.partition_of(aggregate_id, settings.partitions),
+        correlation_id=correlation_id or command_id,
+        causation_id=causation_id,
+        actor=actor,
+        reply_to=reply_to,
+        submitted_at=now_ms(),
+    )
+
+
+async def submit(redis: "Redis", settings: Settings, envelope: Envelope) -> bool:
+    """Appends the command unless its id is already known. True when it was appended.
+
+    Returns only after Redis acknowledged the append; raises `Unavailable` if it could not.
+    """
+    async with translated():
+        appended = await SUBMIT(
+            redis,
+            [
+                keys.command_status(envelope.partition, envelope.command_id),
+                keys.commands(envelope.partition),
+            ],
+            [
+                encoder.encode(envelope),
+                envelope.command,
+                envelope.submitted_at,
+                settings.result_ttl_seconds,
+                envelope.actor or "",
+            ],
+        )
+    return bool(appended)
+
+
+@dataclass(frozen=True)
+class CommandStatus:
+    command_id: str
+    status: str
+    command: str
+    actor: str | None
+    events: list[PublicEvent]
+    error: ErrorInfo | None
+    attempts: int
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "command_id": self.command_id,
+            "command": self.command,
+            "status": self.status,
+            "attempts": self.attempts,
+        }
+        if self.status == "succeeded":
+            body["events"] = msgspec.to_builtins(self.events)
+        if self.error is not None:
+            body["error"] = msgspec.to_builtins(self.error)
+        return body
+
+
+async def find_status(redis: "Redis", settings: Settings, command_id: str) -> CommandStatus | None:
+    """Looks the command up in every partition in one round trip."""
+    async with translated():
+        async with redis.pipeline(transaction=False) as pipe:
+            for partition in range(settings.partitions):
+                pipe.hgetall(keys.command_status(partition, command_id))
+            found: list[dict[bytes, bytes]] = await pipe.execute()
+    for fields in found:
+        if fields:
+            return _status_from(command_id, fields)
+    return None
+
+
+def _status_from(command_id: str, fields: dict[bytes, bytes]) -> CommandStatus:
+    actor = fields.get(b"actor", b"").decode() or None
+    raw_result = fields.get(b"result")
+    if raw_result is None:
+        return CommandStatus(
+            command_id=command_id,
+            status=fields[b"status"].decode(),
+            command=fields.get(b"command", b"").decode(),
+            actor=actor,
+            events=[],
+            error=None,
+            attempts=0,
+        )
+    result = result_decoder.decode(raw_result)
+    return CommandStatus(
+        command_id=command_id,
+        status=result.status,
+        command=fields.get(b"command", b"").decode(),
+        actor=actor,
+        events=result.events,
+        error=result.error,
+        attempts=result.attempts,
+    )

@@ -1,0 +1,41 @@
+"""Translates redis-py failures into Sluice's own: nothing else imports `redis.exceptions`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis import exceptions as redis_errors
+
+
+class Unavailable(Exception):
+    """Redis could not be reached or did not answer in time: a transient failure."""
+
+
+TRANSIENT = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.BusyLoadingError,
+    redis_errors.ClusterDownError,
+    redis_errors.TryAgainError,
+    OSError,
+)
+
+
+def is_no_script(error: BaseException) -> bool:
+    return isinstance(error, redis_errors.NoScriptError)
+
+
+def is_no_group(error: BaseException) -> bool:
+    """The stream or its group vanished (deleted, or the server lost its data)."""
+    return isinstance(error, redis_errors.ResponseError) and "NOGROUP" in str(error)
+
+
+def is_group_exists(error: BaseException) -> bool:
+    return isinstance(error, redis_errors.ResponseError) and "BUSYGROUP" in str(error)
+
+
+@asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    try:
+        yield
+    except TRANSIENT as error:
+        raise Unavailable(str(error) or type(error).__name__) from error

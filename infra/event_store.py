@@ -1,0 +1,84 @@
+"""The event store: aggregate histories to load, and the atomic commit that settles a command."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from events.codec import encoder, record_decoder
+from events.envelope import Envelope, EventRecord, Result
+from infra import keys
+from infra.scripts import COMMIT
+
+NO_VERSION_CHECK = -1
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Everything one command's settlement writes, ready for the commit script."""
+
+    envelope: Envelope
+    entry_id: str
+    result: Result
+    expected_version: int = NO_VERSION_CHECK
+    records: Sequence[EventRecord] = ()
+    claims: dict[str, str] | None = None  # claim name -> owner
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # ok | duplicate | conflict | claimed
+    event_ids: tuple[str, ...] = ()
+
+
+def queue_history(pipe: Any, partition: int, aggregate_id: str) -> None:
+    pipe.lrange(keys.history(partition, aggregate_id), 0, -1)
+
+
+def queue_claim_owner(pipe: Any, partition: int, claim: str) -> None:
+    pipe.get(keys.claim(partition, claim))
+
+
+def decode_history(raw: list[bytes]) -> list[EventRecord]:
+    return [record_decoder.decode(item) for item in raw]
+
+
+def queue_commit(
+    pipe: Any, commit: Commit, *, group: str, status_ttl: int, results_maxlen: int
+) -> None:
+    env = commit.envelope
+    p = env.partition
+    claims = commit.claims or {}
+    commit_keys = [
+        keys.command_status(p, env.command_id),
+        keys.history(p, env.aggregate_id),
+        keys.events(p),
+        keys.results(p),
+        keys.commands(p),
+        *(keys.claim(p, name) for name in claims),
+    ]
+    args: list[Any] = [
+        group,
+        commit.entry_id,
+        commit.expected_version,
+        commit.result.status,
+        encoder.encode(commit.result),
+        status_ttl,
+        results_maxlen,
+        len(commit.records),
+        *(encoder.encode(record) for record in commit.records),
+        *claims.values(),
+    ]
+    COMMIT.queue(pipe, commit_keys, args)
+
+
+def parse_outcome(reply: list[Any]) -> Outcome:
+    kind = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+    if kind == "ok":
+        return Outcome(kind, tuple(item.decode() for item in reply[1:]))
+    return Outcome(kind)
+
+
+async def load_history(redis: "Redis", partition: int, aggregate_id: str) -> list[EventRecord]:
+    return decode_history(await redis.lrange(keys.history(partition, aggregate_id), 0, -1))

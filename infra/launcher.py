@@ -1,0 +1,53 @@
+"""`make run`: every process of the Procfile under honcho, with an embedded Redis if needed.
+
+With `REDIS_URL` set, that server is used and none is started. Without it, a real redis-server
+starts first (data under `.data/`, AOF on, loopback only) and stops after the app has.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from infra.embedded_redis import EmbeddedRedis, free_port, port_is_free
+
+DEFAULT_REDIS_PORT = 6379
+
+
+def main() -> int:
+    env = dict(os.environ)
+    embedded: EmbeddedRedis | None = None
+    if not env.get("REDIS_URL"):
+        port = int(env.get("SLUICE_REDIS_PORT", DEFAULT_REDIS_PORT))
+        if not port_is_free(port):
+            port = free_port()
+        embedded = EmbeddedRedis(
+            Path(env.get("SLUICE_DATA_DIR", ".data")).resolve(),
+            port,
+            appendfsync=env.get("SLUICE_APPENDFSYNC", "always"),
+        ).start(log=sys.stdout)
+        env["REDIS_URL"] = embedded.url
+        print(f"sluice: embedded redis-server on {embedded.url}, data in {embedded.data_dir}")
+    else:
+        print(f"sluice: using REDIS_URL={env['REDIS_URL']}")
+    honcho = [sys.executable, "-m", "honcho", "start", "-f", "Procfile"]
+    honcho += ["-p", env.get("PORT", "8000")]
+    child = subprocess.Popen(honcho, env=env)
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                # The terminal's Ctrl-C reached honcho too; wait for it to stop its processes.
+                continue
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+            child.wait()
+        if embedded is not None:
+            embedded.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

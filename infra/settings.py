@@ -1,0 +1,121 @@
+"""One typed settings object, read from the environment once, with laptop-friendly defaults."""
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Sluice cannot use."""
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    arq_redis_url: str = ""
+    port: int = 8000
+    admin_port: int = 8001
+    relay_port: int = 8002
+    partitions: int = 4
+
+    # gateway
+    max_body_bytes: int = 64 * 1024
+    rate_limit_per_minute: int = 100
+    login_attempts_per_account: int = 10  # per 15 minutes
+    login_attempts_per_ip: int = 30  # per minute
+    session_ttl_seconds: int = 12 * 3600
+    idempotency_ttl_seconds: int = 24 * 3600
+    result_ttl_seconds: int = 7 * 24 * 3600
+    hash_concurrency: int = 2
+    admin_email: str = ""
+    admin_password: str = field(default="", repr=False)
+
+    # workers
+    consumer_name: str = ""
+    read_count: int = 100
+    read_block_ms: int = 1000
+    claim_idle_ms: int = 30_000
+    max_conflict_retries: int = 20
+    shutdown_grace_seconds: float = 10.0
+    results_maxlen: int = 100_000
+
+    # relay
+    ws_max_frame_bytes: int = 64 * 1024
+    ws_send_queue: int = 256
+    ws_max_per_ip: int = 50
+    ws_max_per_user: int = 10
+    ws_idle_timeout_seconds: float = 120.0
+    ws_allowed_origins: tuple[str, ...] = ("http://localhost", "http://127.0.0.1")
+
+    @property
+    def arq_redis(self) -> str:
+        return self.arq_redis_url or self.redis_url
+
+
+def from_env() -> Settings:
+    return Settings(
+        redis_url=os.environ.get("REDIS_URL") or Settings.redis_url,
+        arq_redis_url=os.environ.get("ARQ_REDIS_URL", ""),
+        port=_int("PORT", 8000, 1),
+        admin_port=_int("ADMIN_PORT", 8001, 1),
+        relay_port=_int("RELAY_PORT", 8002, 1),
+        partitions=_int("SLUICE_PARTITIONS", 4, 1),
+        max_body_bytes=_int("SLUICE_MAX_BODY_BYTES", 64 * 1024, 1),
+        rate_limit_per_minute=_int("RATE_LIMIT_PER_MINUTE", 100),
+        login_attempts_per_account=_int("SLUICE_LOGIN_ATTEMPTS_PER_ACCOUNT", 10, 1),
+        login_attempts_per_ip=_int("SLUICE_LOGIN_ATTEMPTS_PER_IP", 30, 1),
+        session_ttl_seconds=_int("SLUICE_SESSION_TTL", 12 * 3600, 60),
+        idempotency_ttl_seconds=_int("SLUICE_IDEMPOTENCY_TTL", 24 * 3600, 60),
+        result_ttl_seconds=_int("SLUICE_RESULT_TTL", 7 * 24 * 3600, 60),
+        hash_concurrency=_int("SLUICE_HASH_CONCURRENCY", 2, 1),
+        admin_email=os.environ.get("SLUICE_ADMIN_EMAIL", ""),
+        admin_password=os.environ.get("SLUICE_ADMIN_PASSWORD", ""),
+        consumer_name=os.environ.get("SLUICE_CONSUMER_NAME") or os.environ.get("DYNO", ""),
+        read_count=_int("SLUICE_READ_COUNT", 100, 1),
+        read_block_ms=_int("SLUICE_READ_BLOCK_MS", 1000, 1),
+        claim_idle_ms=_int("SLUICE_CLAIM_IDLE_MS", 30_000, 1),
+        max_conflict_retries=_int("SLUICE_MAX_CONFLICT_RETRIES", 20, 1),
+        shutdown_grace_seconds=_float("SLUICE_SHUTDOWN_GRACE", 10.0),
+        results_maxlen=_int("SLUICE_RESULTS_MAXLEN", 100_000, 1000),
+        ws_max_frame_bytes=_int("SLUICE_WS_MAX_FRAME", 64 * 1024, 1024),
+        ws_send_queue=_int("SLUICE_WS_SEND_QUEUE", 256, 1),
+        ws_max_per_ip=_int("SLUICE_WS_MAX_PER_IP", 50, 1),
+        ws_max_per_user=_int("SLUICE_WS_MAX_PER_USER", 10, 1),
+        ws_idle_timeout_seconds=_float("SLUICE_WS_IDLE_TIMEOUT", 120.0),
+        ws_allowed_origins=_list("SLUICE_ALLOWED_ORIGINS", Settings.ws_allowed_origins),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return from_env()

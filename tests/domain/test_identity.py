@@ -1,0 +1,92 @@
+"""Given past events, when a command, then new events or a domain error."""
+
+import pytest
+
+from domain import identity
+from domain.aggregate import replay
+from domain.errors import EmailTaken, UnknownUser, UserAlreadyExists
+from events.commands import RecordLogin, RegisterUser
+from events.events import Event, UserLoggedIn, UserPasswordSet, UserRegistered
+
+ALICE = "user-alice"
+
+
+def register(user_id: str = ALICE, email: str = "alice@example.com") -> RegisterUser:
+    return RegisterUser(
+        user_id=user_id, email=email, display_name="Alice", password_hash="$argon2id$fake"
+    )
+
+
+def given(*events: Event) -> identity.User | None:
+    state: identity.User | None = replay(identity.RULES, list(events))
+    return state
+
+
+REGISTERED = UserRegistered(
+    user_id=ALICE, email="alice@example.com", display_name="Alice", roles=("customer",)
+)
+
+
+def test_registering_a_new_user_records_the_user_and_their_password_hash() -> None:
+    events = identity.decide(given(), register(), {})
+    assert events == [
+        UserRegistered(
+            user_id=ALICE, email="alice@example.com", display_name="Alice", roles=("customer",)
+        ),
+        UserPasswordSet(user_id=ALICE, password_hash="$argon2id$fake"),
+    ]
+
+
+def test_the_public_registration_event_carries_no_password_hash() -> None:
+    registered = identity.decide(given(), register(), {})[0]
+    assert not registered.private
+    assert "hash" not in repr(registered)
+
+
+def test_the_password_event_is_private() -> None:
+    assert UserPasswordSet.private
+
+
+def test_an_email_owned_by_another_user_is_rejected_as_taken() -> None:
+    owners = {identity.email_claim("alice@example.com"): "someone-else"}
+    with pytest.raises(EmailTaken):
+        identity.decide(given(), register(), owners)
+
+
+def test_an_email_already_owned_by_the_same_user_id_is_not_a_conflict() -> None:
+    owners = {identity.email_claim("alice@example.com"): ALICE}
+    assert identity.decide(given(), register(), owners)
+
+
+def test_registering_an_existing_user_id_again_is_rejected() -> None:
+    with pytest.raises(UserAlreadyExists):
+        identity.decide(given(REGISTERED), register(), {})
+
+
+def test_a_registration_claims_its_email_for_its_user() -> None:
+    assert identity.claims(register()) == {"email:alice@example.com": ALICE}
+
+
+def test_a_login_is_recorded_for_a_known_user() -> None:
+    command = RecordLogin(user_id=ALICE, session_id="s1")
+    assert identity.decide(given(REGISTERED), command, {}) == [
+        UserLoggedIn(user_id=ALICE, session_id="s1")
+    ]
+
+
+def test_a_login_for_an_unknown_user_is_rejected() -> None:
+    with pytest.raises(UnknownUser):
+        identity.decide(given(), RecordLogin(user_id=ALICE, session_id="s1"), {})
+
+
+def test_evolving_counts_logins_and_remembers_the_password() -> None:
+    state = given(
+        REGISTERED,
+        UserPasswordSet(user_id=ALICE, password_hash="h"),
+        UserLoggedIn(user_id=ALICE, session_id="s1"),
+        UserLoggedIn(user_id=ALICE, session_id="s2"),
+    )
+    assert state is not None
+    assert state.has_password
+    assert state.logins == 2
+    assert state.roles == ("customer",)

@@ -1,0 +1,1 @@
+"""The worker process: stream consumers hosted by arq."""

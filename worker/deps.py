@@ -1,0 +1,14 @@
+"""The typed dependencies of a worker process, built once at start-up."""
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from infra.settings import Settings
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    redis: "Redis"
+    consumer: str

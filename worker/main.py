@@ -1,0 +1,109 @@
+"""The worker process, hosted by arq: `arq worker.main.WorkerSettings`.
+
+arq brings the CLI, signal handling, its health-check key and cron jobs; the stream consumers
+are tasks started in `on_startup` and drained in `on_shutdown`.
+"""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, ClassVar
+
+from arq.connections import RedisSettings
+from arq.cron import cron
+
+from infra import keys, logs
+from infra.redis import connect
+from infra.settings import get_settings
+from worker.commands import CommandConsumer
+from worker.consumer_names import LEASE_SECONDS, ConsumerName, is_leased
+from worker.deps import Deps
+from worker.projector import Projector
+
+log = logging.getLogger("sluice.worker")
+
+STALE_CONSUMER_IDLE_MS = 3600 * 1000
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    logs.configure()
+    settings = get_settings()
+    redis = connect(settings, socket_timeout=settings.read_block_ms / 1000 + 10)
+    name = ConsumerName(redis, "worker", settings.consumer_name)
+    consumer = await name.acquire()
+    deps = Deps(settings=settings, redis=redis, consumer=consumer)
+    commands = CommandConsumer(deps)
+    projector = Projector(deps)
+    ctx.update(
+        deps=deps,
+        consumer_name=name,
+        consumers=[commands, projector],
+        tasks=[
+            asyncio.create_task(commands.run(), name="commands"),
+            asyncio.create_task(projector.run(), name="projector"),
+            asyncio.create_task(_renew_lease(name), name="lease"),
+        ],
+    )
+    log.info("worker %s consuming %d partitions", consumer, settings.partitions)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Stops reading, finishes the batch in hand (within the grace time), releases the name."""
+    if "deps" not in ctx:
+        return
+    deps: Deps = ctx["deps"]
+    for consumer in ctx["consumers"]:
+        consumer.stop()
+    consuming, lease = ctx["tasks"][:-1], ctx["tasks"][-1]
+    lease.cancel()
+    _, pending = await asyncio.wait(consuming, timeout=deps.settings.shutdown_grace_seconds)
+    for task in pending:
+        task.cancel()  # what it held stays pending for another worker
+    await asyncio.gather(*consuming, lease, return_exceptions=True)
+    with contextlib.suppress(Exception):
+        await ctx["consumer_name"].release()
+    await deps.redis.aclose()
+    log.info("worker %s stopped", deps.consumer)
+
+
+async def _renew_lease(name: ConsumerName) -> None:
+    while True:
+        await asyncio.sleep(LEASE_SECONDS / 3)
+        try:
+            await name.renew()
+        except Exception:
+            log.warning("could not renew the consumer lease of %s", name.name)
+
+
+async def remove_stale_consumers(ctx: dict[str, Any]) -> int:
+    """Deletes consumers idle for an hour that hold nothing and whose process is gone.
+
+    A consumer holding pending entries is never deleted: XGROUP DELCONSUMER would drop them.
+    """
+    deps: Deps = ctx["deps"]
+    removed = 0
+    for partition in range(deps.settings.partitions):
+        for stream, group in (
+            (keys.commands(partition), keys.WORKERS_GROUP),
+            (keys.events(partition), keys.PROJECTOR_GROUP),
+        ):
+            for info in await deps.redis.xinfo_consumers(stream, group):
+                name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+                if (
+                    info["pending"] == 0
+                    and info["idle"] > STALE_CONSUMER_IDLE_MS
+                    and name != deps.consumer
+                    and not await is_leased(deps.redis, "worker", name)
+                ):
+                    await deps.redis.xgroup_delconsumer(stream, group, name)
+                    removed += 1
+    return removed
+
+
+class WorkerSettings:
+    redis_settings = RedisSettings.from_dsn(get_settings().arq_redis)
+    on_startup = startup
+    on_shutdown = shutdown
+    cron_jobs: ClassVar[list[Any]] = [cron(remove_stale_consumers, minute=None, second=17)]
+    handle_signals = True
+    health_check_interval = 10
