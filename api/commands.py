@@ -159,7 +159,7 @@ async def _claim_idempotency_key(
             nx=True,
             ex=state.settings.idempotency_ttl_seconds,
         )
-        stored = None if created else await state.redis.get(redis_key)
+        stored: bytes | None = None if created else await state.redis.get(redis_key)
     if stored is None:
         return command_id
     first_fingerprint, _, first_command_id = stored.decode().partition("|")

@@ -63,6 +63,7 @@ class EmbeddedRedis:
         ]  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
         self._ready = threading.Event()
+        self._reader: threading.Thread | None = None
 
     def start(self, timeout: float = 30.0, log: IO[str] | None = None) -> "EmbeddedRedis":
         """Returns once the server says it accepts connections (its log line, not a poll)."""
@@ -73,7 +74,8 @@ class EmbeddedRedis:
         )
         stdout = self.process.stdout
         assert stdout is not None
-        threading.Thread(target=self._follow, args=(stdout, log), daemon=True).start()
+        self._reader = threading.Thread(target=self._follow, args=(stdout, log), daemon=True)
+        self._reader.start()
         if not self._ready.wait(timeout) or self.process.poll() is not None:
             self.stop()
             raise RuntimeError(f"redis-server did not start on port {self.port}")
@@ -98,3 +100,7 @@ class EmbeddedRedis:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self._reader is not None:
+            self._reader.join(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
