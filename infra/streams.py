@@ -19,11 +19,14 @@ async def ensure_group(redis: "Redis", stream: str, group: str) -> None:
 
 
 def flatten_read(reply: Any) -> list[tuple[str, list[Entry]]]:
-    """XREADGROUP's reply as [(stream, [(entry id, fields)])] with str names and ids."""
+    """XREADGROUP's reply as [(stream, [(entry id, fields)])] with str names and ids.
+
+    A pending entry deleted since its delivery comes back with no fields: it is given as None.
+    """
     out: list[tuple[str, list[Entry]]] = []
     for stream, entries in reply or []:
         name = stream.decode() if isinstance(stream, bytes) else stream
-        out.append((name, [(_s(entry_id), fields) for entry_id, fields in entries]))
+        out.append((name, [(_s(entry_id), fields or None) for entry_id, fields in entries]))
     return out
 
 
@@ -32,12 +35,29 @@ async def autoclaim(
 ) -> list[Entry]:
     """Takes over entries idle longer than `min_idle_ms`. Deleted entries come back with no
     fields (Redis 6.2 keeps them pending), so callers must acknowledge rather than process them.
+
+    Claims by id (JUSTID), then reads the entries: Redis 6.2's full reply gives a deleted entry
+    as a bare nil, without the id needed to acknowledge it.
     """
-    reply = await redis.xautoclaim(
-        stream, group, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+    claimed = await redis.xautoclaim(
+        stream,
+        group,
+        consumer,
+        min_idle_time=min_idle_ms,
+        start_id="0-0",
+        count=count,
+        justid=True,
     )
-    entries = reply[1] if len(reply) > 1 else []
-    return [(_s(entry_id), fields or None) for entry_id, fields in entries]
+    ids = [_s(entry_id) for entry_id in claimed]
+    if not ids:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for entry_id in ids:
+            pipe.xrange(stream, min=entry_id, max=entry_id, count=1)
+        found: list[list[Any]] = await pipe.execute()
+    return [
+        (entry_id, rows[0][1] if rows else None) for entry_id, rows in zip(ids, found, strict=True)
+    ]
 
 
 def _s(value: bytes | str) -> str:

@@ -131,6 +131,22 @@ class CommandConsumer:
         return len(claimed)
 
     async def process(self, entries: list[tuple[int, Entry]]) -> None:
+        try:
+            work = await self._triage(entries)
+        except Exception as error:
+            if not is_no_script(error):
+                raise
+            await scripts.load_all(self.redis)  # the server restarted and forgot them
+            work = await self._triage(entries)
+        for _ in range(self.settings.max_conflict_retries):
+            if not work:
+                return
+            work = await self._attempt(work)
+        if work:
+            log.warning("%d commands still conflicting; left pending for a later try", len(work))
+
+    async def _triage(self, entries: list[tuple[int, Entry]]) -> list[Work]:
+        """Decodes the batch; what cannot be settled is acknowledged or dead-lettered now."""
         work: list[Work] = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for partition, (entry_id, fields) in entries:
@@ -139,12 +155,7 @@ class CommandConsumer:
                     work.append(item)
             if len(pipe):
                 await pipe.execute()
-        for _ in range(self.settings.max_conflict_retries):
-            if not work:
-                return
-            work = await self._attempt(work)
-        if work:
-            log.warning("%d commands still conflicting; left pending for a later try", len(work))
+        return work
 
     def _decode(
         self, pipe: Any, partition: int, entry_id: str, fields: dict[bytes, bytes] | None

@@ -36,12 +36,17 @@ class ConsumerName:
                 return name
         raise RuntimeError(f"no free consumer slot under {base}")
 
-    async def renew(self) -> None:
+    async def renew(self) -> bool:
+        """Extends the lease; False when another process took the name over meanwhile."""
         if self._explicit:
-            return
-        await self._redis.set(
-            keys.consumer_lease(self._group, self.name), self._token, ex=LEASE_SECONDS
-        )
+            return True
+        key = keys.consumer_lease(self._group, self.name)
+        holder = await self._redis.get(key)
+        if holder is None:  # lapsed while we stalled, and nobody took it
+            return bool(await self._redis.set(key, self._token, nx=True, ex=LEASE_SECONDS))
+        if holder != self._token.encode():
+            return False
+        return bool(await self._redis.expire(key, LEASE_SECONDS))
 
     async def release(self) -> None:
         if self._explicit:
@@ -53,3 +58,26 @@ class ConsumerName:
 
 async def is_leased(redis: "Redis", group: str, name: str) -> bool:
     return bool(await redis.exists(keys.consumer_lease(group, name)))
+
+
+async def remove_stale(
+    redis: "Redis", streams: list[tuple[str, str]], current: str, idle_ms: int
+) -> int:
+    """Deletes consumers idle longer than `idle_ms` that hold nothing and whose process is gone.
+
+    A consumer holding pending entries is never deleted: XGROUP DELCONSUMER would drop them;
+    they are reclaimed by a live consumer first, and the empty consumer goes on a later pass.
+    """
+    removed = 0
+    for stream, group in streams:
+        for info in await redis.xinfo_consumers(stream, group):
+            name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+            if (
+                info["pending"] == 0
+                and info["idle"] >= idle_ms
+                and name != current
+                and not await is_leased(redis, "worker", name)
+            ):
+                await redis.xgroup_delconsumer(stream, group, name)
+                removed += 1
+    return removed

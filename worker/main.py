@@ -16,7 +16,7 @@ from infra import keys, logs
 from infra.redis import connect
 from infra.settings import get_settings
 from worker.commands import CommandConsumer
-from worker.consumer_names import LEASE_SECONDS, ConsumerName, is_leased
+from worker.consumer_names import LEASE_SECONDS, ConsumerName, remove_stale
 from worker.deps import Deps
 from worker.projector import Projector
 
@@ -70,34 +70,23 @@ async def _renew_lease(name: ConsumerName) -> None:
     while True:
         await asyncio.sleep(LEASE_SECONDS / 3)
         try:
-            await name.renew()
+            if not await name.renew():
+                log.error("consumer name %s was taken over after a stall", name.name)
         except Exception:
             log.warning("could not renew the consumer lease of %s", name.name)
 
 
 async def remove_stale_consumers(ctx: dict[str, Any]) -> int:
-    """Deletes consumers idle for an hour that hold nothing and whose process is gone.
-
-    A consumer holding pending entries is never deleted: XGROUP DELCONSUMER would drop them.
-    """
     deps: Deps = ctx["deps"]
-    removed = 0
-    for partition in range(deps.settings.partitions):
+    streams = [
+        (stream, group)
+        for partition in range(deps.settings.partitions)
         for stream, group in (
             (keys.commands(partition), keys.WORKERS_GROUP),
             (keys.events(partition), keys.PROJECTOR_GROUP),
-        ):
-            for info in await deps.redis.xinfo_consumers(stream, group):
-                name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
-                if (
-                    info["pending"] == 0
-                    and info["idle"] > STALE_CONSUMER_IDLE_MS
-                    and name != deps.consumer
-                    and not await is_leased(deps.redis, "worker", name)
-                ):
-                    await deps.redis.xgroup_delconsumer(stream, group, name)
-                    removed += 1
-    return removed
+        )
+    ]
+    return await remove_stale(deps.redis, streams, deps.consumer, STALE_CONSUMER_IDLE_MS)
 
 
 class WorkerSettings:

@@ -11,7 +11,7 @@ from typing import Any
 from events.codec import decode_event, record_decoder
 from events.events import Event, UserPasswordSet, UserRegistered
 from infra import keys, read_models, scripts
-from infra.errors import is_no_group
+from infra.errors import is_no_group, is_no_script
 from infra.streams import Entry, autoclaim, ensure_group, flatten_read
 from worker.deps import Deps
 
@@ -101,10 +101,25 @@ class Projector:
                 await self.apply([(partition, entry) for entry in entries])
 
     async def apply(self, batch: list[tuple[int, Entry]]) -> None:
+        """Writes the batch's read models, then acknowledges it: never the other way round."""
+        try:
+            await self._write(batch)
+        except Exception as error:
+            if not is_no_script(error):
+                raise  # left pending, reclaimed after the idle time
+            await scripts.load_all(self.redis)  # the server restarted and forgot them
+            await self._write(batch)
         acks: dict[int, list[str]] = {}
+        for partition, (entry_id, _) in batch:
+            acks.setdefault(partition, []).append(entry_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for partition, ids in acks.items():
+                pipe.xack(self.streams[partition], keys.PROJECTOR_GROUP, *ids)
+            await pipe.execute()
+
+    async def _write(self, batch: list[tuple[int, Entry]]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             for partition, (entry_id, fields) in batch:
-                acks.setdefault(partition, []).append(entry_id)
                 if fields is None:
                     continue
                 try:
@@ -116,6 +131,4 @@ class Projector:
                     )
                     continue
                 project(pipe, event, record.aggregate_version)
-            for partition, ids in acks.items():
-                pipe.xack(self.streams[partition], keys.PROJECTOR_GROUP, *ids)
             await pipe.execute()
