@@ -17,6 +17,8 @@ DEFAULT_REDIS_PORT = 6379
 
 def main() -> int:
     env = dict(os.environ)
+    # The Procfile names uvicorn and arq: find them in this virtualenv, activated or not.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     embedded: EmbeddedRedis | None = None
     if not env.get("REDIS_URL"):
         port = int(env.get("SLUICE_REDIS_PORT", DEFAULT_REDIS_PORT))
