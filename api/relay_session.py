@@ -1,0 +1,116 @@
+"""One connection's conversation: auth, subscribe, unsubscribe, ping, handled in order."""
+
+import logging
+
+from redis.asyncio import Redis
+
+from api import relay_frames as frames
+from api.relay_connection import Connection, Identity
+from api.relay_frames import Auth, Ping, Subscribe, Unsubscribe
+from api.relay_hub import POLICY_VIOLATION, Hub
+from api.relay_positions import parse_position
+from api.relay_replay import replay
+from api.relay_topics import Access, Viewer, access
+from infra.errors import Unavailable
+from infra.read_models import get_user
+from infra.sessions import find_session
+from infra.settings import Settings
+from infra.tokens import token_hash
+
+log = logging.getLogger("sluice.relay")
+
+MAX_SUBSCRIPTIONS = 100  # per connection: each one costs routing-table memory
+
+
+class Session:
+    """Answers the frames of one connection; a replay finishes before the next frame is read."""
+
+    def __init__(self, conn: Connection, hub: Hub, redis: "Redis", settings: Settings) -> None:
+        self.conn = conn
+        self.hub = hub
+        self.redis = redis
+        self.settings = settings
+
+    def reply(self, frame: str) -> None:
+        self.hub.send(self.conn, frame)
+
+    async def handle(self, text: str | None) -> bool:
+        """Answers one client frame; False once the connection is closing. Decided from the
+        hub's view, not the path taken: redis-py may swallow the cancellation of a closing
+        connection's task, and this is what then stops it."""
+        match frames.decode_frame(text) if text is not None else None:
+            case Ping():
+                self.reply(frames.PONG)
+            case Auth(token=token):
+                await self._auth(token)
+            case Subscribe(topic=topic, since=since):
+                await self._subscribe(topic, since)
+            case Unsubscribe(topic=topic):
+                self.hub.unsubscribe(self.conn, topic)
+                self.reply(frames.unsubscribed(topic))
+            case _:
+                self.reply(frames.error("bad_frame"))
+        return self.conn.attached
+
+    async def _auth(self, token: str) -> None:
+        try:
+            session = await find_session(self.redis, token)
+            user = None if session is None else await get_user(self.redis, session.user_id)
+        except Unavailable:
+            self.reply(frames.error("unavailable"))
+            return
+        if session is None:
+            # A connection that presents a bad token is no longer who it said it was.
+            self.hub.deauthenticate(self.conn)
+            self.reply(frames.error("unauthenticated"))
+            return
+        # Roles are read once, at auth: a change applies from the next auth frame.
+        viewer = Viewer(session.user_id, frozenset(user.roles if user else ()))
+        identity = Identity(viewer, token_hash(token), session.expires_at)
+        refused = self.hub.authenticate(self.conn, identity)
+        if refused == "unauthenticated":
+            self.hub.deauthenticate(self.conn)
+            self.reply(frames.error(refused))
+        elif refused is not None:
+            self.reply(frames.error(refused))
+            self.hub.close_after_flush(self.conn, POLICY_VIOLATION, refused)
+        else:
+            self.reply(frames.authenticated(session.user_id))
+
+    async def _subscribe(self, topic: str, since_text: str | None) -> None:
+        identity = self.conn.identity
+        verdict = access(topic, identity.viewer if identity else None)
+        if verdict is not Access.ALLOWED:
+            self.reply(frames.error(verdict.value, topic))
+            return
+        since = None
+        if since_text is not None:
+            since = parse_position(since_text, self.settings.partitions)
+            if since is None:
+                self.reply(frames.error("bad_frame", topic))
+                return
+        if (
+            topic not in self.conn.subscriptions
+            and len(self.conn.subscriptions) >= MAX_SUBSCRIPTIONS
+        ):
+            self.reply(frames.error("too_many_subscriptions", topic))
+            return
+        if since is None:
+            if topic not in self.conn.subscriptions:
+                self.hub.subscribe(self.conn, topic, buffering=False)
+            self.reply(frames.subscribed(topic))
+            return
+        target = self.hub.snapshot()
+        if target is None:  # the reader has not reached Redis yet
+            self.reply(frames.error("unavailable", topic))
+            return
+        sub = self.hub.subscribe(self.conn, topic, buffering=True)  # same step as the snapshot
+        self.reply(frames.subscribed(topic))
+        try:
+            await replay(
+                self.redis, self.hub, self.conn, sub, since, target, self.settings.read_count
+            )
+        except Unavailable:
+            if self.conn.subscriptions.get(topic) is sub:
+                self.hub.unsubscribe(self.conn, topic)
+            self.reply(frames.error("unavailable", topic))

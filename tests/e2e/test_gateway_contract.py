@@ -1,0 +1,312 @@
+"""Every row of the contract's POST /command table, over real HTTP against real processes."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from infra.embedded_redis import free_port
+from tests.e2e.client import listen, login, register, unique_email, wait_projected
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, start_http
+from tests.e2e.processes import Stack, base_env
+
+
+async def command_entries(stack: Stack) -> int:
+    client = Redis.from_url(stack.redis_url)
+    try:
+        lengths = [await client.xlen(f"sluice:{{p{p}}}:commands") for p in range(4)]
+    finally:
+        await client.aclose()
+    return sum(lengths)
+
+
+async def test_a_valid_command_is_accepted_with_its_id(web: httpx.AsyncClient) -> None:
+    response = await register(web, unique_email())
+    assert response.status_code == 202
+    body = response.json()
+    assert body["ok"] is True and body["status"] == "accepted"
+    assert uuid.UUID(body["command_id"])
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"[1, 2]", b'{"payload": {}}', b'{"command": 7}', b""],
+    ids=["broken", "array", "no-command", "command-not-a-string", "empty"],
+)
+async def test_a_body_that_is_not_a_command_object_is_malformed(
+    web: httpx.AsyncClient, stack: Stack, content: bytes
+) -> None:
+    before = await command_entries(stack)
+    response = await web.post(
+        "/command", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"
+    assert await command_entries(stack) == before
+
+
+async def test_an_unknown_command_lists_the_known_ones(web: httpx.AsyncClient) -> None:
+    response = await web.post("/command", json={"command": "LaunchRocket", "payload": {}})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "unknown_command"
+    assert "RegisterUser" in error["known"]
+
+
+async def test_an_invalid_session_token_is_unauthenticated(web: httpx.AsyncClient) -> None:
+    response = await web.post(
+        "/command",
+        json={"command": "RegisterUser", "payload": {}},
+        headers={"authorization": "Bearer not-a-real-token"},
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+
+
+async def test_the_admin_api_needs_a_session(admin: httpx.AsyncClient) -> None:
+    response = await admin.post("/command", json={"command": "RegisterUser", "payload": {}})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+
+
+async def test_a_customer_is_forbidden_on_the_admin_api(
+    web: httpx.AsyncClient, admin: httpx.AsyncClient, stack: Stack
+) -> None:
+    email = unique_email()
+    await registered_and_settled(web, stack, email)
+    session = await login(web, email, "a long enough password")
+    response = await admin.post(
+        "/command",
+        json={
+            "command": "RegisterUser",
+            "payload": {"email": unique_email(), "password": "x" * 12},
+        },
+        headers={"authorization": f"Bearer {session['token']}"},
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_the_first_admin_may_send_commands_on_the_admin_api(
+    web: httpx.AsyncClient, admin: httpx.AsyncClient, stack: Stack
+) -> None:
+    session = await login_when_projected(web, stack, ADMIN_EMAIL, ADMIN_PASSWORD)
+    me = await web.get("/users/me", headers={"authorization": f"Bearer {session['token']}"})
+    assert me.json()["user"]["roles"] == ["super_admin"]
+    response = await admin.post(
+        "/command",
+        json={
+            "command": "RegisterUser",
+            "payload": {"email": unique_email(), "password": "x" * 12},
+        },
+        headers={"authorization": f"Bearer {session['token']}"},
+    )
+    assert response.status_code == 202
+
+
+async def test_reusing_an_idempotency_key_with_another_body_conflicts(
+    web: httpx.AsyncClient, stack: Stack
+) -> None:
+    key = {"idempotency-key": f"key-{uuid.uuid4()}"}
+    first = await web.post("/command", json=registration(unique_email()), headers=key)
+    assert first.status_code == 202
+    before = await command_entries(stack)
+    second = await web.post("/command", json=registration(unique_email()), headers=key)
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "idempotency_conflict"
+    assert await command_entries(stack) == before
+
+
+async def test_the_same_idempotency_key_and_body_answer_the_first_command_again(
+    web: httpx.AsyncClient, stack: Stack
+) -> None:
+    key = {"idempotency-key": f"key-{uuid.uuid4()}"}
+    body = registration(unique_email())
+    first = await web.post("/command", json=body, headers=key)
+    before = await command_entries(stack)
+    again = await web.post("/command", json=body, headers=key)
+    assert again.status_code == 202
+    assert again.json()["command_id"] == first.json()["command_id"]
+    assert await command_entries(stack) == before
+
+
+async def test_an_idempotency_key_with_invisible_characters_is_refused(
+    web: httpx.AsyncClient,
+) -> None:
+    response = await web.post(
+        "/command", json=registration(unique_email()), headers={"idempotency-key": "a b"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_idempotency_key"
+
+
+async def test_the_same_command_id_sent_twice_is_one_command(
+    web: httpx.AsyncClient, stack: Stack
+) -> None:
+    command_id = str(uuid.uuid4())
+    body = {**registration(unique_email()), "command_id": command_id}
+    first = await web.post("/command", json=body)
+    before = await command_entries(stack)
+    second = await web.post("/command", json=body)
+    assert first.json()["command_id"] == second.json()["command_id"] == command_id
+    assert await command_entries(stack) == before
+
+
+async def test_a_body_over_the_limit_is_refused(web: httpx.AsyncClient) -> None:
+    padding = "x" * (70 * 1024)
+    response = await web.post(
+        "/command",
+        content=f'{{"command": "RegisterUser", "payload": {{"pad": "{padding}"}}}}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_a_streamed_body_over_the_limit_is_refused_while_reading(
+    web: httpx.AsyncClient,
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"command": "RegisterUser", "payload": {"pad": "'
+        for _ in range(100):
+            yield b"x" * 1024
+        yield b'"}}'
+
+    # No Content-Length: the server learns the size only by reading.
+    response = await web.post(
+        "/command", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_a_body_that_is_not_json_by_media_type_is_refused(web: httpx.AsyncClient) -> None:
+    response = await web.post(
+        "/command", content=b"command=RegisterUser", headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(
+    ("payload", "path"),
+    [
+        ({"email": "not-an-email", "password": "long enough pw"}, "$.payload.email"),
+        ({"email": "a@example.com", "password": "short"}, "$.payload.password"),
+        ({"email": "a@example.com", "password": "long enough pw", "admin": True}, "$.payload"),
+        ({"password": "long enough pw"}, "$.payload"),
+        ({"email": "a@example.com", "password": 12345678901}, "$.payload.password"),
+        ({"email": "a@example.com", "password": "p" * 2000}, "$.payload.password"),
+    ],
+    ids=["bad-email", "short-password", "unknown-field", "missing-field", "wrong-type", "too-long"],
+)
+async def test_a_payload_that_fails_its_schema_names_the_field(
+    web: httpx.AsyncClient, stack: Stack, payload: dict[str, object], path: str
+) -> None:
+    before = await command_entries(stack)
+    response = await web.post("/command", json={"command": "RegisterUser", "payload": payload})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_payload"
+    assert error["path"] == path
+    assert await command_entries(stack) == before
+
+
+async def test_a_malformed_command_id_is_an_invalid_payload(web: httpx.AsyncClient) -> None:
+    response = await web.post("/command", json={**registration(unique_email()), "command_id": "x"})
+    assert response.status_code == 422
+    assert response.json()["error"]["path"] == "$.command_id"
+
+
+async def test_an_unknown_command_status_is_not_found(web: httpx.AsyncClient) -> None:
+    response = await web.get(f"/commands/{uuid.uuid4()}")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_an_unknown_route_answers_json_not_html(web: httpx.AsyncClient) -> None:
+    response = await web.get("/nope")
+    assert response.status_code == 404
+    assert response.json() == {
+        "ok": False,
+        "error": {"code": "not_found", "message": "Not Found"},
+    }
+
+
+async def test_every_server_answers_health_and_ready(
+    web: httpx.AsyncClient, admin: httpx.AsyncClient, stack: Stack
+) -> None:
+    relay = stack.relay.replace("ws://", "http://").removesuffix("/ws")
+    async with httpx.AsyncClient(base_url=relay) as relay_client:
+        for client in (web, admin, relay_client):
+            for path in ("/health", "/ready"):
+                response = await client.get(path)
+                assert response.status_code == 200, (client.base_url, path)
+                assert response.json()["ok"] is True
+
+
+async def test_over_the_rate_limit_a_client_is_told_when_to_retry(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    port = free_port()
+    env = {**stack.env, "PORT": str(port), "RATE_LIMIT_PER_MINUTE": "3"}
+    process = start_http(
+        "web-limited", "api.public:create_app", port, env, tmp_path_factory.mktemp("rl")
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            codes = [(await client.get(f"/commands/{uuid.uuid4()}")).status_code for _ in range(4)]
+            limited = await client.get(f"/commands/{uuid.uuid4()}")
+            health = await client.get("/health")
+    finally:
+        assert process.stop()
+    assert codes[:3] == [404, 404, 404]
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited.headers["retry-after"]) <= 61
+    assert health.status_code == 200
+
+
+async def test_with_redis_unreachable_a_command_is_unavailable_not_an_error(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    port = free_port()
+    env = base_env(f"redis://127.0.0.1:{free_port()}/0", PORT=str(port))
+    process = start_http(
+        "web-no-redis", "api.public:create_app", port, env, tmp_path_factory.mktemp("down")
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            response = await client.post("/command", json=registration(unique_email()))
+            ready = await client.get("/ready")
+            health = await client.get("/health")
+    finally:
+        assert process.stop()
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+    assert ready.status_code == 503
+    assert health.status_code == 200
+
+
+def registration(email: str) -> dict[str, object]:
+    return {
+        "command": "RegisterUser",
+        "payload": {"email": email, "password": "a long enough password"},
+    }
+
+
+async def registered_and_settled(web: httpx.AsyncClient, stack: Stack, email: str) -> None:
+    async with listen(stack.relay) as listener:
+        response = await register(web, email, reply_to=listener.reply_to)
+        result = await listener.result_of(response.json()["command_id"])
+    assert result["status"] == "succeeded"
+    await wait_projected(stack, email)
+
+
+async def login_when_projected(
+    web: httpx.AsyncClient, stack: Stack, email: str, password: str
+) -> dict[str, object]:
+    await wait_projected(stack, email)
+    return await login(web, email, password)
