@@ -5,7 +5,6 @@ and claims load in one pipeline; decisions are pure and run in memory; the commi
 one pipeline of EVALSHA. Version conflicts and lost claim races reload and decide again.
 """
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from events.envelope import Envelope, ErrorInfo, EventRecord, PublicEvent, Resul
 from infra import keys, scripts
 from infra.command_log import now_ms
 from infra.dead_letters import queue_dead_letter
-from infra.errors import is_no_group, is_no_script
+from infra.errors import is_no_script
 from infra.event_store import (
     Commit,
     decode_history,
@@ -30,7 +29,8 @@ from infra.event_store import (
     queue_commit,
     queue_history,
 )
-from infra.streams import Entry, autoclaim, ensure_group, flatten_read
+from infra.streams import Entry
+from worker.consumer import Batch, StreamConsumer
 from worker.deps import Deps
 
 log = logging.getLogger("sluice.worker.commands")
@@ -54,81 +54,13 @@ class Loaded:
     owners: dict[str, str | None] = field(default_factory=dict)
 
 
-class CommandConsumer:
+class CommandConsumer(StreamConsumer):
     def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-        self.settings = deps.settings
-        self.redis = deps.redis
-        self.streams = [keys.commands(p) for p in range(self.settings.partitions)]
-        self.stopping = asyncio.Event()
+        partitions = range(deps.settings.partitions)
+        super().__init__(deps, [keys.commands(p) for p in partitions], keys.WORKERS_GROUP)
 
-    async def prepare(self) -> None:
-        for stream in self.streams:
-            await ensure_group(self.redis, stream, keys.WORKERS_GROUP)
-        await scripts.load_all(self.redis)
-
-    async def run(self) -> None:
-        """Consumes until `stop()`; the batch in hand is always finished first."""
-        await self.prepare()
-        await self._settle_own_pending()
-        loop = asyncio.get_running_loop()
-        next_sweep = loop.time()
-        while not self.stopping.is_set():
-            try:
-                if loop.time() >= next_sweep:
-                    await self.reclaim()
-                    next_sweep = loop.time() + self.settings.claim_idle_ms / 2000
-                await self._read_once(">")
-            except Exception as error:
-                if is_no_group(error):
-                    log.warning("consumer group missing; creating it again")
-                    await self.prepare()
-                    continue
-                log.exception("command consumer iteration failed; retrying")
-                await asyncio.sleep(0.5)  # back off from a failing Redis
-
-    def stop(self) -> None:
-        self.stopping.set()
-
-    async def _settle_own_pending(self) -> None:
-        """Entries delivered to this consumer name before a restart come first."""
-        while not self.stopping.is_set():
-            if not await self._read_once("0", block=False):
-                return
-
-    async def _read_once(self, start: str, *, block: bool = True) -> int:
-        reply = await self.redis.xreadgroup(
-            keys.WORKERS_GROUP,
-            self.deps.consumer,
-            dict.fromkeys(self.streams, start),
-            count=self.settings.read_count,
-            block=self.settings.read_block_ms if block else None,
-        )
-        entries: list[tuple[int, Entry]] = []
-        for stream, stream_entries in flatten_read(reply):
-            partition = self.streams.index(stream)
-            entries.extend((partition, entry) for entry in stream_entries)
-        if entries:
-            await self.process(entries)
-        return len(entries)
-
-    async def reclaim(self) -> int:
-        """Takes over what dead consumers left pending longer than the idle time."""
-        claimed: list[tuple[int, Entry]] = []
-        for partition, stream in enumerate(self.streams):
-            entries = await autoclaim(
-                self.redis,
-                stream,
-                keys.WORKERS_GROUP,
-                self.deps.consumer,
-                self.settings.claim_idle_ms,
-                self.settings.read_count,
-            )
-            claimed.extend((partition, entry) for entry in entries)
-        if claimed:
-            log.info("reclaimed %d pending commands", len(claimed))
-            await self.process(claimed)
-        return len(claimed)
+    async def handle(self, batch: Batch) -> None:
+        await self.process(batch)
 
     async def process(self, entries: list[tuple[int, Entry]]) -> None:
         try:

@@ -4,15 +4,15 @@ Its position is the `projector` group's acknowledged id on each partition log; e
 guarded by the aggregate version it reflects, so applying an event twice, or late, changes nothing.
 """
 
-import asyncio
 import logging
 from typing import Any
 
 from events.codec import decode_event, record_decoder
 from events.events import Event, UserPasswordSet, UserRegistered
 from infra import keys, read_models, scripts
-from infra.errors import is_no_group, is_no_script
-from infra.streams import Entry, autoclaim, ensure_group, flatten_read
+from infra.errors import is_no_script
+from infra.streams import Entry
+from worker.consumer import Batch, StreamConsumer
 from worker.deps import Deps
 
 log = logging.getLogger("sluice.worker.projector")
@@ -35,70 +35,13 @@ def project(pipe: Any, event: Event, version: int) -> None:
             pass
 
 
-class Projector:
+class Projector(StreamConsumer):
     def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-        self.settings = deps.settings
-        self.redis = deps.redis
-        self.streams = [keys.events(p) for p in range(self.settings.partitions)]
-        self.stopping = asyncio.Event()
+        partitions = range(deps.settings.partitions)
+        super().__init__(deps, [keys.events(p) for p in partitions], keys.PROJECTOR_GROUP)
 
-    async def prepare(self) -> None:
-        for stream in self.streams:
-            await ensure_group(self.redis, stream, keys.PROJECTOR_GROUP)
-        await scripts.load_all(self.redis)
-
-    async def run(self) -> None:
-        await self.prepare()
-        await self._read_once("0", block=False)
-        loop = asyncio.get_running_loop()
-        next_sweep = loop.time()
-        while not self.stopping.is_set():
-            try:
-                if loop.time() >= next_sweep:
-                    await self.reclaim()
-                    next_sweep = loop.time() + self.settings.claim_idle_ms / 2000
-                await self._read_once(">")
-            except Exception as error:
-                if is_no_group(error):
-                    log.warning("consumer group missing; creating it again")
-                    await self.prepare()
-                    continue
-                log.exception("projector iteration failed; retrying")
-                await asyncio.sleep(0.5)  # back off from a failing Redis
-
-    def stop(self) -> None:
-        self.stopping.set()
-
-    async def _read_once(self, start: str, *, block: bool = True) -> int:
-        reply = await self.redis.xreadgroup(
-            keys.PROJECTOR_GROUP,
-            self.deps.consumer,
-            dict.fromkeys(self.streams, start),
-            count=self.settings.read_count,
-            block=self.settings.read_block_ms if block else None,
-        )
-        batch = [
-            (self.streams.index(stream), entry)
-            for stream, entries in flatten_read(reply)
-            for entry in entries
-        ]
-        if batch:
-            await self.apply(batch)
-        return len(batch)
-
-    async def reclaim(self) -> None:
-        for partition, stream in enumerate(self.streams):
-            entries = await autoclaim(
-                self.redis,
-                stream,
-                keys.PROJECTOR_GROUP,
-                self.deps.consumer,
-                self.settings.claim_idle_ms,
-                self.settings.read_count,
-            )
-            if entries:
-                await self.apply([(partition, entry) for entry in entries])
+    async def handle(self, batch: Batch) -> None:
+        await self.apply(batch)
 
     async def apply(self, batch: list[tuple[int, Entry]]) -> None:
         """Writes the batch's read models, then acknowledges it: never the other way round."""

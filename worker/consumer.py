@@ -1,0 +1,111 @@
+"""The stream loop every consumer group shares: read in batches, reclaim, hand over, repeat."""
+
+import abc
+import asyncio
+import logging
+from typing import Any
+
+from infra import scripts
+from infra.errors import is_no_group
+from infra.streams import Entry, autoclaim, ensure_group, flatten_read
+from worker.deps import Deps
+
+log = logging.getLogger("sluice.worker")
+
+Batch = list[tuple[int, Entry]]  # (partition, (entry id, fields))
+
+
+class StreamConsumer(abc.ABC):
+    """Reads one stream per partition in a consumer group and hands each batch to `handle`.
+
+    A subclass settles (acknowledges) what it handles; whatever it leaves pending is reclaimed
+    by some consumer of the group once it has been idle for `claim_idle_ms`.
+    """
+
+    def __init__(self, deps: Deps, streams: list[str], group: str) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.redis = deps.redis
+        self.streams = streams
+        self.group = group
+        self.stopping = asyncio.Event()
+
+    @abc.abstractmethod
+    async def handle(self, batch: Batch) -> None: ...
+
+    async def prepare(self) -> None:
+        for stream in self.streams:
+            await ensure_group(self.redis, stream, self.group)
+        await scripts.load_all(self.redis)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def run(self) -> None:
+        """Consumes until `stop()`; the batch in hand is always finished first."""
+        await self.prepare()
+        await self._settle_own_pending()
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time()
+        while not self.stopping.is_set():
+            try:
+                if loop.time() >= next_sweep:
+                    await self.reclaim()
+                    next_sweep = loop.time() + self.settings.claim_idle_ms / 2000
+                await self._read_once(">")
+            except Exception as error:
+                if is_no_group(error):
+                    log.warning("%s: consumer group missing; creating it again", self.group)
+                    await self.prepare()
+                    continue
+                log.exception("%s: consumer iteration failed; retrying", self.group)
+                await asyncio.sleep(0.5)  # back off from a failing Redis
+
+    async def _settle_own_pending(self) -> None:
+        """Entries delivered to this consumer name before a restart come first, once each."""
+        after = dict.fromkeys(self.streams, "0")
+        while not self.stopping.is_set():
+            batch = await self._read(after, block=False)
+            if not batch:
+                return
+            for partition, (entry_id, _) in batch:
+                after[self.streams[partition]] = entry_id
+            await self.handle(batch)
+
+    async def _read_once(self, start: str, *, block: bool = True) -> int:
+        batch = await self._read(dict.fromkeys(self.streams, start), block=block)
+        if batch:
+            await self.handle(batch)
+        return len(batch)
+
+    async def _read(self, start: dict[Any, Any], *, block: bool) -> Batch:
+        reply = await self.redis.xreadgroup(
+            self.group,
+            self.deps.consumer,
+            start,
+            count=self.settings.read_count,
+            block=self.settings.read_block_ms if block else None,
+        )
+        return [
+            (self.streams.index(stream), entry)
+            for stream, entries in flatten_read(reply)
+            for entry in entries
+        ]
+
+    async def reclaim(self) -> int:
+        """Takes over what dead consumers left pending longer than the idle time."""
+        claimed: Batch = []
+        for partition, stream in enumerate(self.streams):
+            entries = await autoclaim(
+                self.redis,
+                stream,
+                self.group,
+                self.deps.consumer,
+                self.settings.claim_idle_ms,
+                self.settings.read_count,
+            )
+            claimed.extend((partition, entry) for entry in entries)
+        if claimed:
+            log.info("%s: reclaimed %d pending entries", self.group, len(claimed))
+            await self.handle(claimed)
+        return len(claimed)
