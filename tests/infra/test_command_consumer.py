@@ -296,7 +296,8 @@ async def test_an_entry_deleted_while_pending_is_acknowledged_and_the_rest_recla
     last = (await redis.xrange(stream))[-1][0]
     await wait_until_idle(redis, stream, last, quick.claim_idle_ms)
 
-    assert await live.reclaim() == 3
+    # Redis 7 drops a deleted entry from the PEL itself; 6.2 hands it over to be acknowledged.
+    assert await live.reclaim() in (2, 3)
 
     assert (await status(redis, settings, env)).status == "succeeded"
     login = await status(redis, settings, later)
