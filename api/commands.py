@@ -49,15 +49,15 @@ def command_endpoint(
         payload = _payload(spec, doc.get("payload"))
 
         idempotency_key = request.headers.get("idempotency-key")
+        seen_before = doc.get("command_id") is not None
         if idempotency_key is not None:
-            command_id = await _claim_idempotency_key(
+            command_id, key_seen = await _claim_idempotency_key(
                 state, principal, idempotency_key, body, command_id
             )
-            if await find_status(state.redis, state.settings, command_id) is not None:
-                return accepted(command_id)
-        elif doc.get("command_id") is not None:
-            if await find_status(state.redis, state.settings, command_id) is not None:
-                return accepted(command_id)
+            seen_before = seen_before or key_seen
+        # A repeat answers the first acceptance without building (and hashing) anything again.
+        if seen_before and await find_status(state.redis, state.settings, command_id) is not None:
+            return accepted(command_id)
 
         command, aggregate_id = await spec.build(state, payload, principal)
         envelope = envelope_for(
@@ -141,8 +141,9 @@ def _split_path(message: str) -> tuple[str, str]:
 
 async def _claim_idempotency_key(
     state: AppState, principal: Principal | None, key: str, body: bytes, command_id: str
-) -> str:
-    """The command id this key stands for: the given one when new, the first one's when not."""
+) -> tuple[str, bool]:
+    """The command id this key stands for (the given one when the key is new, the first one's
+    when not), and whether the key was seen before."""
     if not IDEMPOTENCY_KEY.match(key):
         raise ApiError(
             400,
@@ -161,7 +162,7 @@ async def _claim_idempotency_key(
         )
         stored: bytes | None = None if created else await state.redis.get(redis_key)
     if stored is None:
-        return command_id
+        return command_id, False
     first_fingerprint, _, first_command_id = stored.decode().partition("|")
     if first_fingerprint != fingerprint:
         raise ApiError(
@@ -169,4 +170,4 @@ async def _claim_idempotency_key(
             "idempotency_conflict",
             "this Idempotency-Key was used with a different body",
         )
-    return first_command_id
+    return first_command_id, True
