@@ -7,8 +7,8 @@ import msgspec
 
 from api.auth import Principal
 from api.state import AppState
-from events.commands import Command
-from events.requests import RegisterUserRequest, Request
+from events.commands import ChangeDisplayName, Command
+from events.requests import ChangeDisplayNameRequest, RegisterUserRequest, Request
 from infra.identity import registration
 
 Builder = Callable[[AppState, msgspec.Struct, Principal | None], Awaitable[tuple[Command, str]]]
@@ -39,9 +39,27 @@ async def build_register_user(
     )
 
 
+async def build_change_display_name(
+    state: AppState, request: msgspec.Struct, principal: Principal | None
+) -> tuple[Command, str]:
+    assert isinstance(request, ChangeDisplayNameRequest) and principal is not None
+    command = ChangeDisplayName(user_id=principal.user_id, display_name=request.display_name)
+    return command, f"user:{principal.user_id}"
+
+
+SIGNED_IN: frozenset[str] = frozenset()
+
 SPECS: dict[str, CommandSpec] = {
     spec.name: spec
-    for spec in (CommandSpec("RegisterUser", RegisterUserRequest, build_register_user),)
+    for spec in (
+        CommandSpec("RegisterUser", RegisterUserRequest, build_register_user),
+        CommandSpec(
+            "ChangeDisplayName",
+            ChangeDisplayNameRequest,
+            build_change_display_name,
+            roles=SIGNED_IN,
+        ),
+    )
 }
 
 

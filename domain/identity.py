@@ -4,8 +4,14 @@ from dataclasses import dataclass, replace
 
 from domain.aggregate import AggregateRules, ClaimOwners, Claims
 from domain.errors import EmailTaken, UnknownUser, UnsupportedCommand, UserAlreadyExists
-from events.commands import Command, RecordLogin, RegisterUser
-from events.events import Event, UserLoggedIn, UserPasswordSet, UserRegistered
+from events.commands import ChangeDisplayName, Command, RecordLogin, RegisterUser
+from events.events import (
+    DisplayNameChanged,
+    Event,
+    UserLoggedIn,
+    UserPasswordSet,
+    UserRegistered,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,12 @@ def decide(state: User | None, command: Command, owners: ClaimOwners) -> list[Ev
             if state is None:
                 raise UnknownUser(f"no user {command.user_id}")
             return [UserLoggedIn(user_id=state.user_id, session_id=command.session_id)]
+        case ChangeDisplayName():
+            if state is None:
+                raise UnknownUser(f"no user {command.user_id}")
+            if command.display_name == state.display_name:
+                return []
+            return [DisplayNameChanged(user_id=state.user_id, display_name=command.display_name)]
         case _:
             raise UnsupportedCommand(type(command).__name__)
 
@@ -70,6 +82,8 @@ def evolve(state: User | None, event: Event) -> User | None:
             )
         case UserPasswordSet() if state is not None:
             return replace(state, has_password=True)
+        case DisplayNameChanged() if state is not None:
+            return replace(state, display_name=event.display_name)
         case UserLoggedIn() if state is not None:
             return replace(state, logins=state.logins + 1)
         case _:

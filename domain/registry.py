@@ -10,6 +10,7 @@ AGGREGATES: dict[str, AggregateRules] = {
 COMMAND_AGGREGATE: dict[str, str] = {
     "RegisterUser": "user",
     "RecordLogin": "user",
+    "ChangeDisplayName": "user",
 }
 
 

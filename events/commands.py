@@ -22,4 +22,11 @@ class RecordLogin(Command, frozen=True, kw_only=True):
     session_id: str
 
 
-COMMAND_TYPES: dict[str, type[Command]] = {cls.__name__: cls for cls in (RegisterUser, RecordLogin)}
+class ChangeDisplayName(Command, frozen=True, kw_only=True):
+    user_id: Identifier
+    display_name: DisplayName
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.__name__: cls for cls in (RegisterUser, RecordLogin, ChangeDisplayName)
+}

@@ -36,6 +36,11 @@ class UserLoggedIn(Event, frozen=True, kw_only=True):
     session_id: str
 
 
+class DisplayNameChanged(Event, frozen=True, kw_only=True):
+    user_id: str
+    display_name: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.__name__: cls for cls in (UserRegistered, UserPasswordSet, UserLoggedIn)
+    cls.__name__: cls for cls in (UserRegistered, UserPasswordSet, UserLoggedIn, DisplayNameChanged)
 }

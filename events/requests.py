@@ -21,6 +21,10 @@ class RegisterUserRequest(Request, frozen=True, kw_only=True):
     display_name: DisplayName | None = None
 
 
+class ChangeDisplayNameRequest(Request, frozen=True, kw_only=True):
+    display_name: DisplayName
+
+
 class LoginRequest(Request, frozen=True, kw_only=True):
     email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]

@@ -5,7 +5,7 @@ from redis.asyncio import Redis
 
 from infra import keys
 from infra.errors import translated
-from infra.scripts import PUT_IF_NEWER
+from infra.scripts import PATCH_IF_NEWER, PUT_IF_NEWER
 
 
 class UserView(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,6 +24,12 @@ def queue_user(pipe: object, view: UserView, version: int) -> None:
         pipe,
         [keys.user(view.user_id), keys.user_by_email(view.email)],
         [version, _encoder.encode(view), view.user_id],
+    )
+
+
+def queue_display_name(pipe: object, user_id: str, display_name: str, version: int) -> None:
+    PATCH_IF_NEWER.queue(
+        pipe, [keys.user(user_id)], [version, "display_name", _encoder.encode(display_name)]
     )
 
 

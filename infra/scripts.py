@@ -39,7 +39,8 @@ SUBMIT = Script("submit")
 COMMIT = Script("commit")
 PUT_IF_NEWER = Script("put_if_newer")
 DEAD_LETTER = Script("dead_letter")
-ALL = (SUBMIT, COMMIT, PUT_IF_NEWER, DEAD_LETTER)
+PATCH_IF_NEWER = Script("patch_if_newer")
+ALL = (SUBMIT, COMMIT, PUT_IF_NEWER, DEAD_LETTER, PATCH_IF_NEWER)
 
 
 async def load_all(redis: "Redis") -> None:

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from events.codec import decode_event, record_decoder
-from events.events import Event, UserPasswordSet, UserRegistered
+from events.events import DisplayNameChanged, Event, UserPasswordSet, UserRegistered
 from infra import keys, read_models, scripts
 from infra.errors import is_no_script
 from infra.streams import Entry
@@ -29,6 +29,8 @@ def project(pipe: Any, event: Event, version: int) -> None:
                 roles=event.roles,
             )
             read_models.queue_user(pipe, view, version)
+        case DisplayNameChanged():
+            read_models.queue_display_name(pipe, event.user_id, event.display_name, version)
         case UserPasswordSet():
             read_models.queue_credentials(pipe, event.user_id, event.password_hash, version)
         case _:

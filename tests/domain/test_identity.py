@@ -5,8 +5,8 @@ import pytest
 from domain import identity
 from domain.aggregate import replay
 from domain.errors import EmailTaken, UnknownUser, UserAlreadyExists
-from events.commands import RecordLogin, RegisterUser
-from events.events import Event, UserLoggedIn, UserPasswordSet, UserRegistered
+from events.commands import ChangeDisplayName, RecordLogin, RegisterUser
+from events.events import DisplayNameChanged, Event, UserLoggedIn, UserPasswordSet, UserRegistered
 
 ALICE = "user-alice"
 
@@ -90,3 +90,29 @@ def test_evolving_counts_logins_and_remembers_the_password() -> None:
     assert state.has_password
     assert state.logins == 2
     assert state.roles == ("customer",)
+
+
+def test_a_user_may_change_their_display_name() -> None:
+    command = ChangeDisplayName(user_id=ALICE, display_name="Ada")
+    assert identity.decide(given(REGISTERED), command, {}) == [
+        DisplayNameChanged(user_id=ALICE, display_name="Ada")
+    ]
+
+
+def test_changing_to_the_same_display_name_records_nothing() -> None:
+    command = ChangeDisplayName(user_id=ALICE, display_name="Alice")
+    assert identity.decide(given(REGISTERED), command, {}) == []
+
+
+def test_an_unknown_user_cannot_change_a_display_name() -> None:
+    with pytest.raises(UnknownUser):
+        identity.decide(given(), ChangeDisplayName(user_id=ALICE, display_name="Ada"), {})
+
+
+def test_the_latest_display_name_wins() -> None:
+    state = given(
+        REGISTERED,
+        DisplayNameChanged(user_id=ALICE, display_name="Ada"),
+        DisplayNameChanged(user_id=ALICE, display_name="Ada L."),
+    )
+    assert state is not None and state.display_name == "Ada L."

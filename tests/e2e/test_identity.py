@@ -191,3 +191,40 @@ async def history_of(client: Redis, user_id: str) -> list[bytes]:
         if entries:
             return entries
     return []
+
+
+async def test_a_signed_in_user_changes_their_display_name_and_sees_it(
+    web: httpx.AsyncClient, stack: Stack
+) -> None:
+    email = unique_email()
+    user_id = await registered(web, stack, email)
+    session = await login(web, email, PASSWORD)
+    auth = {"authorization": f"Bearer {session['token']}"}
+    async with listen(stack.relay) as listener:
+        assert (await listener.authenticate(session["token"]))["type"] == "authenticated"
+        response = await web.post(
+            "/command",
+            json={"command": "ChangeDisplayName", "payload": {"display_name": "Ada Lovelace"}},
+            headers=auth,
+        )
+        assert response.status_code == 202
+        result = await listener.result_of(response.json()["command_id"])
+    assert result["events"] == [
+        {
+            "event": "DisplayNameChanged",
+            "data": {"user_id": user_id, "display_name": "Ada Lovelace"},
+        }
+    ]
+    async with asyncio.timeout(10):
+        while (await web.get("/users/me", headers=auth)).json()["user"]["display_name"] != (
+            "Ada Lovelace"
+        ):
+            await asyncio.sleep(0.02)  # the projector follows the log
+
+
+async def test_changing_a_display_name_needs_a_session(web: httpx.AsyncClient) -> None:
+    response = await web.post(
+        "/command", json={"command": "ChangeDisplayName", "payload": {"display_name": "Eve"}}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
