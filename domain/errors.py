@@ -9,6 +9,10 @@ class DomainError(Exception):
         self.message = message
 
 
+class TransientError(Exception):
+    """Not a "no" but a "not now": a dependency failed. The command is retried with backoff."""
+
+
 class EmailTaken(DomainError):
     code = "email_taken"
 

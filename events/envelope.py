@@ -7,6 +7,16 @@ import msgspec
 SCHEMA_VERSION = 1
 
 
+class AttemptError(msgspec.Struct, frozen=True, kw_only=True):
+    """One failed attempt at a command: what went wrong, and when."""
+
+    attempt: int
+    code: str  # transient | handler_error | conflict_storm | too_many_deliveries | poison_message
+    type: str
+    message: str
+    at: int  # epoch milliseconds
+
+
 class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     """A command as appended by the gateway: the payload plus who, why, where and when."""
 
@@ -21,7 +31,8 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     reply_to: str | None = None
     submitted_at: int  # epoch milliseconds
     schema_version: int = SCHEMA_VERSION
-    attempts: int = 0
+    attempts: int = 0  # attempts made before this delivery
+    errors: tuple[AttemptError, ...] = ()
 
 
 class EventRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,3 +74,4 @@ class Result(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     aggregate_id: str | None = None
     completed_at: int = 0
     attempts: int = 0
+    errors: list[AttemptError] = []

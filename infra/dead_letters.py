@@ -1,9 +1,10 @@
 """The dead-letter streams: where a command goes when it cannot be settled."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from events.codec import encoder
-from events.envelope import ErrorInfo, Result
+from events.envelope import AttemptError, ErrorInfo, Result
 from infra import keys
 from infra.command_log import now_ms
 from infra.scripts import DEAD_LETTER
@@ -19,17 +20,22 @@ def queue_dead_letter(
     command_id: str | None,
     actor: str | None = None,
     reply_to: str | None = None,
+    errors: Sequence[AttemptError] = (),
+    attempts: int = 0,
     group: str,
     status_ttl: int,
     results_maxlen: int,
 ) -> None:
+    now = now_ms()
     result = Result(
         command_id=command_id or "",
         status="failed",
         error=error,
         actor=actor,
         reply_to=reply_to,
-        completed_at=now_ms(),
+        completed_at=now,
+        attempts=attempts,
+        errors=list(errors),
     )
     DEAD_LETTER.queue(
         pipe,
@@ -47,6 +53,9 @@ def queue_dead_letter(
             encoder.encode(result),
             status_ttl,
             results_maxlen,
-            "1" if command_id else "0",
+            command_id or "",
+            encoder.encode(list(errors)),
+            attempts,
+            now,
         ],
     )

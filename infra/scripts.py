@@ -40,7 +40,8 @@ COMMIT = Script("commit")
 PUT_IF_NEWER = Script("put_if_newer")
 DEAD_LETTER = Script("dead_letter")
 PATCH_IF_NEWER = Script("patch_if_newer")
-ALL = (SUBMIT, COMMIT, PUT_IF_NEWER, DEAD_LETTER, PATCH_IF_NEWER)
+REAPPEND = Script("reappend")
+ALL = (SUBMIT, COMMIT, PUT_IF_NEWER, DEAD_LETTER, PATCH_IF_NEWER, REAPPEND)
 
 
 async def load_all(redis: "Redis") -> None:

@@ -66,6 +66,11 @@ class Settings:
     read_block_ms: int = 1000
     claim_idle_ms: int = 30_000
     max_conflict_retries: int = 20
+    retry_base_seconds: float = 0.2
+    retry_cap_seconds: float = 30.0
+    max_attempts: int = 8
+    max_deliveries: int = 10
+    faults: str = ""  # fault injection for chaos tests, e.g. "ChangeDisplayName=transient:2"
     shutdown_grace_seconds: float = 10.0
     results_maxlen: int = 100_000
 
@@ -105,6 +110,11 @@ def from_env() -> Settings:
         read_block_ms=_int("SLUICE_READ_BLOCK_MS", 1000, 1),
         claim_idle_ms=_int("SLUICE_CLAIM_IDLE_MS", 30_000, 1),
         max_conflict_retries=_int("SLUICE_MAX_CONFLICT_RETRIES", 20, 1),
+        retry_base_seconds=_float("SLUICE_RETRY_BASE", 0.2),
+        retry_cap_seconds=_float("SLUICE_RETRY_CAP", 30.0),
+        max_attempts=_int("SLUICE_MAX_ATTEMPTS", 8, 1),
+        max_deliveries=_int("SLUICE_MAX_DELIVERIES", 10, 1),
+        faults=os.environ.get("SLUICE_FAULTS", ""),
         shutdown_grace_seconds=_float("SLUICE_SHUTDOWN_GRACE", 10.0),
         results_maxlen=_int("SLUICE_RESULTS_MAXLEN", 100_000, 1000),
         ws_max_frame_bytes=_int("SLUICE_WS_MAX_FRAME", 64 * 1024, 1024),

@@ -62,3 +62,26 @@ async def autoclaim(
 
 def _s(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def parse_id(entry_id: bytes | str) -> tuple[int, int]:
+    ms, _, seq = _s(entry_id).partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def trim_settled(redis: "Redis", stream: str) -> int:
+    """Trims entries every group has settled: below each group's oldest pending entry and never
+    past what it was delivered. Returns how many entries went."""
+    groups = await redis.xinfo_groups(stream)
+    if not groups:
+        return 0
+    bound: tuple[int, int] | None = None
+    for group in groups:
+        summary = await redis.xpending(stream, group["name"])
+        keep_from = summary["min"] if summary["pending"] else group["last-delivered-id"]
+        candidate = parse_id(keep_from)
+        bound = candidate if bound is None else min(bound, candidate)
+    if bound is None or bound == (0, 0):
+        return 0
+    trimmed: int = await redis.xtrim(stream, minid=f"{bound[0]}-{bound[1]}", approximate=True)
+    return trimmed

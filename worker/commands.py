@@ -2,7 +2,8 @@
 
 One XREADGROUP takes up to `read_count` entries from every partition; the batch's histories
 and claims load in one pipeline; decisions are pure and run in memory; the commits go out as
-one pipeline of EVALSHA. Version conflicts and lost claim races reload and decide again.
+one pipeline of EVALSHA. Version conflicts and lost claim races reload and decide again; a
+handler that fails is retried with backoff (`worker.retries`), then dead-lettered.
 """
 
 import logging
@@ -12,11 +13,11 @@ from typing import Any
 import msgspec
 
 from domain.aggregate import AggregateRules, State, replay
-from domain.errors import DomainError
+from domain.errors import DomainError, TransientError
 from domain.registry import AGGREGATES, COMMAND_AGGREGATE, aggregate_type
 from events.codec import decode_command, decode_event, envelope_decoder, event_data, event_name
 from events.commands import Command
-from events.envelope import Envelope, ErrorInfo, EventRecord, PublicEvent, Result
+from events.envelope import AttemptError, Envelope, ErrorInfo, EventRecord, PublicEvent, Result
 from infra import keys, scripts
 from infra.command_log import now_ms
 from infra.dead_letters import queue_dead_letter
@@ -30,8 +31,10 @@ from infra.event_store import (
     queue_history,
 )
 from infra.streams import Entry
+from worker import faults
 from worker.consumer import Batch, StreamConsumer
 from worker.deps import Deps
+from worker.retries import Retrier, attempt_error
 
 log = logging.getLogger("sluice.worker.commands")
 
@@ -58,11 +61,16 @@ class CommandConsumer(StreamConsumer):
     def __init__(self, deps: Deps) -> None:
         partitions = range(deps.settings.partitions)
         super().__init__(deps, [keys.commands(p) for p in partitions], keys.WORKERS_GROUP)
+        self.retrier = Retrier(deps.settings, deps.redis, deps.arq)
+        self.faults = faults.parse(deps.settings.faults)
 
     async def handle(self, batch: Batch) -> None:
         await self.process(batch)
 
-    async def process(self, entries: list[tuple[int, Entry]]) -> None:
+    async def handle_reclaimed(self, batch: Batch) -> None:
+        await self.process(batch, reclaimed=True)
+
+    async def process(self, entries: list[tuple[int, Entry]], *, reclaimed: bool = False) -> None:
         try:
             work = await self._triage(entries)
         except Exception as error:
@@ -70,12 +78,42 @@ class CommandConsumer(StreamConsumer):
                 raise
             await scripts.load_all(self.redis)  # the server restarted and forgot them
             work = await self._triage(entries)
+        failures: list[tuple[Work, AttemptError]] = []
+        if reclaimed:
+            work = await self._count_deliveries(work, failures)
         for _ in range(self.settings.max_conflict_retries):
             if not work:
-                return
-            work = await self._attempt(work)
-        if work:
-            log.warning("%d commands still conflicting; left pending for a later try", len(work))
+                break
+            work, failed = await self._attempt(work)
+            failures.extend(failed)
+        failures.extend(
+            (item, attempt_error(item.envelope, "conflict_storm", "kept conflicting"))
+            for item in work
+        )
+        if failures:
+            await self.retrier.settle(
+                [(w.partition, w.entry_id, w.envelope, error) for w, error in failures]
+            )
+
+    async def _count_deliveries(
+        self, work: list[Work], failures: list[tuple[Work, AttemptError]]
+    ) -> list[Work]:
+        """A command that keeps coming back (its workers die on it) stops after a limit."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for item in work:
+                status = keys.command_status(item.partition, item.envelope.command_id)
+                pipe.hincrby(status, "reclaims", 1)
+            counts = await pipe.execute()
+        keep: list[Work] = []
+        for item, count in zip(work, counts, strict=True):
+            if count >= self.settings.max_deliveries:
+                message = f"reclaimed {count} times"
+                failures.append(
+                    (item, attempt_error(item.envelope, "too_many_deliveries", message))
+                )
+            else:
+                keep.append(item)
+        return keep
 
     async def _triage(self, entries: list[tuple[int, Entry]]) -> list[Work]:
         """Decodes the batch; what cannot be settled is acknowledged or dead-lettered now."""
@@ -125,19 +163,6 @@ class CommandConsumer(StreamConsumer):
             known.get("reply_to"),
         )
 
-    def _dead_letter(self, pipe: Any, item: Work, error: ErrorInfo) -> None:
-        env = item.envelope
-        self._queue_dead_letter(
-            pipe,
-            item.partition,
-            item.entry_id,
-            msgspec.json.encode(env),
-            error,
-            env.command_id,
-            env.actor,
-            env.reply_to,
-        )
-
     def _queue_dead_letter(
         self,
         pipe: Any,
@@ -163,22 +188,34 @@ class CommandConsumer(StreamConsumer):
             results_maxlen=self.settings.results_maxlen,
         )
 
-    async def _attempt(self, work: list[Work]) -> list[Work]:
-        """Loads, decides and commits the batch once; returns the commands to try again."""
+    async def _attempt(
+        self, work: list[Work]
+    ) -> tuple[list[Work], list[tuple[Work, AttemptError]]]:
+        """Loads, decides and commits the batch once: the commands that conflicted, to decide
+        again now, and those whose handler failed, to retry later."""
         loaded = await self._load(work)
-        commits = [self._decide(item, loaded) for item in work]
+        ready: list[tuple[Work, Commit]] = []
+        failed: list[tuple[Work, AttemptError]] = []
+        for item in work:
+            decided = self._decide(item, loaded)
+            if isinstance(decided, Commit):
+                ready.append((item, decided))
+            else:
+                failed.append((item, decided))
+        commits = [commit for _, commit in ready]
         try:
-            replies = await self._commit(work, commits)
+            replies = await self._commit(commits)
         except Exception as error:
             if not is_no_script(error):
                 raise
             await scripts.load_all(self.redis)
-            replies = await self._commit(work, commits)
-        retry: list[Work] = []
-        for item, commit, reply in zip(work, commits, replies, strict=True):
-            if isinstance(commit, Commit) and parse_outcome(reply).kind in ("conflict", "claimed"):
-                retry.append(item)
-        return retry
+            replies = await self._commit(commits)
+        conflicting = [
+            item
+            for (item, _), reply in zip(ready, replies, strict=True)
+            if parse_outcome(reply).kind in ("conflict", "claimed")
+        ]
+        return conflicting, failed
 
     async def _load(self, work: list[Work]) -> dict[tuple[int, str], Loaded]:
         aggregates = list(dict.fromkeys((w.partition, w.envelope.aggregate_id) for w in work))
@@ -202,10 +239,11 @@ class CommandConsumer(StreamConsumer):
             loaded[key] = Loaded(state, len(records), owners.setdefault(key[0], {}))
         return loaded
 
-    def _decide(self, item: Work, loaded: dict[tuple[int, str], Loaded]) -> Commit | ErrorInfo:
+    def _decide(self, item: Work, loaded: dict[tuple[int, str], Loaded]) -> Commit | AttemptError:
         env = item.envelope
         current = loaded[(item.partition, env.aggregate_id)]
         try:
+            faults.inject(self.faults, env)
             events = item.rules.decide(current.state, item.command, current.owners)
         except DomainError as error:
             # Checked against the version too: a rejection is only as good as the state it saw.
@@ -217,9 +255,11 @@ class CommandConsumer(StreamConsumer):
                 ),
                 expected_version=current.version,
             )
-        except Exception as error:
+        except TransientError as error:
+            return attempt_error(env, "transient", error)
+        except Exception as error:  # a bug: logged, then retried and dead-lettered like the rest
             log.exception("handler failed on command %s", env.command_id)
-            return ErrorInfo(code="handler_error", message=f"{type(error).__name__}: {error}"[:500])
+            return attempt_error(env, "handler_error", error)
         claims = dict(item.rules.claims(item.command)) if events else {}
         occurred = now_ms()
         records = [
@@ -255,12 +295,11 @@ class CommandConsumer(StreamConsumer):
         current.owners.update(claims)
         return commit
 
-    async def _commit(self, work: list[Work], commits: list[Commit | ErrorInfo]) -> list[Any]:
+    async def _commit(self, commits: list[Commit]) -> list[Any]:
+        if not commits:
+            return []
         async with self.redis.pipeline(transaction=False) as pipe:
-            for item, commit in zip(work, commits, strict=True):
-                if isinstance(commit, ErrorInfo):
-                    self._dead_letter(pipe, item, commit)
-                    continue
+            for commit in commits:
                 queue_commit(
                     pipe,
                     commit,
@@ -289,6 +328,7 @@ def _result(
         aggregate_id=env.aggregate_id,
         completed_at=now_ms(),
         attempts=env.attempts + 1,
+        errors=list(env.errors),
     )
 
 

@@ -33,6 +33,10 @@ class StreamConsumer(abc.ABC):
     @abc.abstractmethod
     async def handle(self, batch: Batch) -> None: ...
 
+    async def handle_reclaimed(self, batch: Batch) -> None:
+        """Entries taken over from another consumer; by default handled like any others."""
+        await self.handle(batch)
+
     async def prepare(self) -> None:
         for stream in self.streams:
             await ensure_group(self.redis, stream, self.group)
@@ -107,5 +111,5 @@ class StreamConsumer(abc.ABC):
             claimed.extend((partition, entry) for entry in entries)
         if claimed:
             log.info("%s: reclaimed %d pending entries", self.group, len(claimed))
-            await self.handle(claimed)
+            await self.handle_reclaimed(claimed)
         return len(claimed)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from infra.settings import Settings
@@ -12,3 +13,4 @@ class Deps:
     settings: Settings
     redis: "Redis"
     consumer: str
+    arq: ArqRedis | None = None  # schedules retries; without it, a failure is dead-lettered

@@ -15,10 +15,13 @@ from arq.cron import cron
 from infra import keys, logs
 from infra.redis import connect
 from infra.settings import get_settings
+from infra.streams import trim_settled
 from worker.commands import CommandConsumer
+from worker.consumer import StreamConsumer
 from worker.consumer_names import LEASE_SECONDS, ConsumerName, remove_stale
 from worker.deps import Deps
 from worker.projector import Projector
+from worker.retries import retry_command
 
 log = logging.getLogger("sluice.worker")
 
@@ -31,12 +34,13 @@ async def startup(ctx: dict[str, Any]) -> None:
     redis = connect(settings, socket_timeout=settings.read_block_ms / 1000 + 10)
     name = ConsumerName(redis, "worker", settings.consumer_name)
     consumer = await name.acquire()
-    deps = Deps(settings=settings, redis=redis, consumer=consumer)
+    deps = Deps(settings=settings, redis=redis, consumer=consumer, arq=ctx["redis"])
     commands = CommandConsumer(deps)
     projector = Projector(deps)
     ctx.update(
         deps=deps,
         consumer_name=name,
+        commands=commands,
         consumers=[commands, projector],
         tasks=[
             asyncio.create_task(commands.run(), name="commands"),
@@ -89,10 +93,30 @@ async def remove_stale_consumers(ctx: dict[str, Any]) -> int:
     return await remove_stale(deps.redis, streams, deps.consumer, STALE_CONSUMER_IDLE_MS)
 
 
+async def reclaim_sweep(ctx: dict[str, Any]) -> int:
+    """A backstop to the sweeps inside the consumer loops, on arq's own schedule."""
+    consumers: list[StreamConsumer] = ctx["consumers"]
+    return sum([await consumer.reclaim() for consumer in consumers])
+
+
+async def trim_command_streams(ctx: dict[str, Any]) -> int:
+    """Command streams shrink below what every group settled; event logs are never trimmed:
+    they are the store."""
+    deps: Deps = ctx["deps"]
+    return sum(
+        [await trim_settled(deps.redis, keys.commands(p)) for p in range(deps.settings.partitions)]
+    )
+
+
 class WorkerSettings:
     redis_settings = RedisSettings.from_dsn(get_settings().arq_redis)
     on_startup = startup
     on_shutdown = shutdown
-    cron_jobs: ClassVar[list[Any]] = [cron(remove_stale_consumers, minute=None, second=17)]
+    functions: ClassVar[list[Any]] = [retry_command]
+    cron_jobs: ClassVar[list[Any]] = [
+        cron(remove_stale_consumers, minute=None, second=17),
+        cron(reclaim_sweep, minute=None, second={5, 35}),
+        cron(trim_command_streams, minute=None, second=47),
+    ]
     handle_signals = True
     health_check_interval = 10

@@ -216,9 +216,10 @@ async def test_a_signed_in_user_changes_their_display_name_and_sees_it(
         }
     ]
     async with asyncio.timeout(10):
-        while (await web.get("/users/me", headers=auth)).json()["user"]["display_name"] != (
-            "Ada Lovelace"
-        ):
+        while True:
+            me = (await web.get("/users/me", headers=auth)).json()["user"]
+            if me["display_name"] == "Ada Lovelace":
+                break
             await asyncio.sleep(0.02)  # the projector follows the log
 
 

@@ -420,11 +420,11 @@ class StoppedMidBatch(CommandConsumer):
 
     late: Envelope | None = None
 
-    async def process(self, entries: list[tuple[int, Entry]]) -> None:
+    async def process(self, entries: list[tuple[int, Entry]], *, reclaimed: bool = False) -> None:
         self.stop()
         if self.late is None:
             self.late, _ = await register(self.redis, self.settings, "late@example.com")
-        await super().process(entries)
+        await super().process(entries, reclaimed=reclaimed)
 
 
 async def test_a_stop_during_a_batch_returns_only_after_the_whole_batch_is_settled(
