@@ -1,7 +1,7 @@
 """What every aggregate module provides to the workers that run it."""
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from events.commands import Command
@@ -13,15 +13,29 @@ ClaimOwners = Mapping[str, str | None]
 
 
 @dataclass(frozen=True)
+class Context:
+    """What a decision may know beyond the aggregate's state: who asks, and when.
+
+    `roles` are the actor's roles when the command was accepted (stamped by the gateway);
+    `owners` says who owns each unique value the command claims (see `AggregateRules.claims`).
+    """
+
+    actor: str | None = None
+    roles: frozenset[str] = frozenset()
+    owners: ClaimOwners = field(default_factory=dict)
+    now: int = 0  # epoch milliseconds
+
+
+@dataclass(frozen=True)
 class AggregateRules:
     """The pure functions of one aggregate type.
 
     `claims(command)` names the unique values a command wants to own (e.g. an email) and the
-    owner it would record; `decide` is told who owns each of them now.
+    owner it would record; `decide` is told who owns each of them now, in its context.
     """
 
     evolve: Callable[[State, Event], State]
-    decide: Callable[[State, Command, ClaimOwners], list[Event]]
+    decide: Callable[[State, Command, Context], list[Event]]
     claims: Callable[[Command], Claims]
 
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, replace
 
-from domain.aggregate import AggregateRules, ClaimOwners, Claims
+from domain.aggregate import AggregateRules, Claims, Context
 from domain.errors import EmailTaken, UnknownUser, UnsupportedCommand, UserAlreadyExists
 from events.commands import ChangeDisplayName, Command, RecordLogin, RegisterUser
 from events.events import (
@@ -36,10 +36,10 @@ def claims(command: Command) -> Claims:
             return {}
 
 
-def decide(state: User | None, command: Command, owners: ClaimOwners) -> list[Event]:
+def decide(state: User | None, command: Command, ctx: Context) -> list[Event]:
     match command:
         case RegisterUser():
-            return _register(state, command, owners)
+            return _register(state, command, ctx)
         case RecordLogin():
             if state is None:
                 raise UnknownUser(f"no user {command.user_id}")
@@ -54,10 +54,10 @@ def decide(state: User | None, command: Command, owners: ClaimOwners) -> list[Ev
             raise UnsupportedCommand(type(command).__name__)
 
 
-def _register(state: User | None, command: RegisterUser, owners: ClaimOwners) -> list[Event]:
+def _register(state: User | None, command: RegisterUser, ctx: Context) -> list[Event]:
     if state is not None:
         raise UserAlreadyExists(f"user {command.user_id} already exists")
-    owner = owners.get(email_claim(command.email))
+    owner = ctx.owners.get(email_claim(command.email))
     if owner is not None and owner != command.user_id:
         raise EmailTaken(f"{command.email} is already registered")
     return [

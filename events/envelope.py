@@ -28,6 +28,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: str
     causation_id: str | None = None
     actor: str | None = None
+    actor_roles: tuple[str, ...] = ()  # the actor's roles when the command was accepted
     reply_to: str | None = None
     submitted_at: int  # epoch milliseconds
     schema_version: int = SCHEMA_VERSION

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from domain.aggregate import AggregateRules, State, replay
+from domain.aggregate import AggregateRules, Context, State, replay
 from domain.errors import DomainError, TransientError
 from domain.registry import AGGREGATES, COMMAND_AGGREGATE, aggregate_type
 from events.codec import decode_command, decode_event, envelope_decoder, event_data, event_name
@@ -244,7 +244,13 @@ class CommandConsumer(StreamConsumer):
         current = loaded[(item.partition, env.aggregate_id)]
         try:
             faults.inject(self.faults, env)
-            events = item.rules.decide(current.state, item.command, current.owners)
+            context = Context(
+                actor=env.actor,
+                roles=frozenset(env.actor_roles),
+                owners=current.owners,
+                now=now_ms(),
+            )
+            events = item.rules.decide(current.state, item.command, context)
         except DomainError as error:
             # Checked against the version too: a rejection is only as good as the state it saw.
             return Commit(

@@ -3,12 +3,13 @@
 import pytest
 
 from domain import identity
-from domain.aggregate import replay
+from domain.aggregate import Context, replay
 from domain.errors import EmailTaken, UnknownUser, UserAlreadyExists
 from events.commands import ChangeDisplayName, RecordLogin, RegisterUser
 from events.events import DisplayNameChanged, Event, UserLoggedIn, UserPasswordSet, UserRegistered
 
 ALICE = "user-alice"
+NOBODY = Context()
 
 
 def register(user_id: str = ALICE, email: str = "alice@example.com") -> RegisterUser:
@@ -28,7 +29,7 @@ REGISTERED = UserRegistered(
 
 
 def test_registering_a_new_user_records_the_user_and_their_password_hash() -> None:
-    events = identity.decide(given(), register(), {})
+    events = identity.decide(given(), register(), NOBODY)
     assert events == [
         UserRegistered(
             user_id=ALICE, email="alice@example.com", display_name="Alice", roles=("customer",)
@@ -38,7 +39,7 @@ def test_registering_a_new_user_records_the_user_and_their_password_hash() -> No
 
 
 def test_the_public_registration_event_carries_no_password_hash() -> None:
-    registered = identity.decide(given(), register(), {})[0]
+    registered = identity.decide(given(), register(), NOBODY)[0]
     assert not registered.private
     assert "hash" not in repr(registered)
 
@@ -50,17 +51,17 @@ def test_the_password_event_is_private() -> None:
 def test_an_email_owned_by_another_user_is_rejected_as_taken() -> None:
     owners = {identity.email_claim("alice@example.com"): "someone-else"}
     with pytest.raises(EmailTaken):
-        identity.decide(given(), register(), owners)
+        identity.decide(given(), register(), Context(owners=owners))
 
 
 def test_an_email_already_owned_by_the_same_user_id_is_not_a_conflict() -> None:
     owners = {identity.email_claim("alice@example.com"): ALICE}
-    assert identity.decide(given(), register(), owners)
+    assert identity.decide(given(), register(), Context(owners=owners))
 
 
 def test_registering_an_existing_user_id_again_is_rejected() -> None:
     with pytest.raises(UserAlreadyExists):
-        identity.decide(given(REGISTERED), register(), {})
+        identity.decide(given(REGISTERED), register(), NOBODY)
 
 
 def test_a_registration_claims_its_email_for_its_user() -> None:
@@ -69,14 +70,14 @@ def test_a_registration_claims_its_email_for_its_user() -> None:
 
 def test_a_login_is_recorded_for_a_known_user() -> None:
     command = RecordLogin(user_id=ALICE, session_id="s1")
-    assert identity.decide(given(REGISTERED), command, {}) == [
+    assert identity.decide(given(REGISTERED), command, NOBODY) == [
         UserLoggedIn(user_id=ALICE, session_id="s1")
     ]
 
 
 def test_a_login_for_an_unknown_user_is_rejected() -> None:
     with pytest.raises(UnknownUser):
-        identity.decide(given(), RecordLogin(user_id=ALICE, session_id="s1"), {})
+        identity.decide(given(), RecordLogin(user_id=ALICE, session_id="s1"), NOBODY)
 
 
 def test_evolving_counts_logins_and_remembers_the_password() -> None:
@@ -94,19 +95,19 @@ def test_evolving_counts_logins_and_remembers_the_password() -> None:
 
 def test_a_user_may_change_their_display_name() -> None:
     command = ChangeDisplayName(user_id=ALICE, display_name="Ada")
-    assert identity.decide(given(REGISTERED), command, {}) == [
+    assert identity.decide(given(REGISTERED), command, NOBODY) == [
         DisplayNameChanged(user_id=ALICE, display_name="Ada")
     ]
 
 
 def test_changing_to_the_same_display_name_records_nothing() -> None:
     command = ChangeDisplayName(user_id=ALICE, display_name="Alice")
-    assert identity.decide(given(REGISTERED), command, {}) == []
+    assert identity.decide(given(REGISTERED), command, NOBODY) == []
 
 
 def test_an_unknown_user_cannot_change_a_display_name() -> None:
     with pytest.raises(UnknownUser):
-        identity.decide(given(), ChangeDisplayName(user_id=ALICE, display_name="Ada"), {})
+        identity.decide(given(), ChangeDisplayName(user_id=ALICE, display_name="Ada"), NOBODY)
 
 
 def test_the_latest_display_name_wins() -> None:

@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from domain import identity
-from domain.aggregate import ClaimOwners
+from domain.aggregate import Context
 from domain.registry import AGGREGATES
 from events.codec import encoder, envelope_decoder, record_decoder, result_decoder
 from events.commands import Command, RecordLogin, RegisterUser
@@ -374,10 +374,10 @@ async def test_commands_and_poison_still_settle_after_the_server_forgot_the_scri
 async def test_a_handler_exception_dead_letters_only_that_command(
     redis: Redis, settings: Settings, consumer: CommandConsumer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def decide(state: identity.User | None, command: Command, owners: ClaimOwners) -> list[Event]:
+    def decide(state: identity.User | None, command: Command, ctx: Context) -> list[Event]:
         if isinstance(command, RegisterUser) and command.email == "bob@example.com":
             raise RuntimeError("boom")
-        return identity.decide(state, command, owners)
+        return identity.decide(state, command, ctx)
 
     monkeypatch.setitem(AGGREGATES, "user", replace(identity.RULES, decide=decide))
     alice, _ = await register(redis, settings, "alice@example.com")
