@@ -15,7 +15,7 @@ from api.command_table import CommandSpec
 from api.http import ApiError, ok, read_json_body
 from api.state import AppState, state_of
 from infra import keys
-from infra.command_log import envelope_for, find_status, submit
+from infra.command_log import envelope_for, find_status
 from infra.errors import translated
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -68,7 +68,7 @@ def command_endpoint(
             actor=principal.user_id if principal else None,
             reply_to=reply_to,
         )
-        await submit(state.redis, state.settings, envelope)
+        await state.committer.submit(envelope)
         return accepted(command_id)
 
     return post_command

@@ -13,7 +13,7 @@ from api.state import state_of
 from events.commands import RecordLogin
 from events.requests import LoginRequest
 from infra import rate_limit
-from infra.command_log import envelope_for, submit
+from infra.command_log import envelope_for
 from infra.identity import normalise_email
 from infra.read_models import find_credentials, get_user
 from infra.sessions import close_session, open_session
@@ -54,12 +54,10 @@ async def login(request: Request) -> Response:
 
     token, session = await open_session(state.redis, user_id, settings.session_ttl_seconds)
     command = RecordLogin(user_id=user_id, session_id=session.session_id)
-    await submit(
-        state.redis,
-        settings,
+    await state.committer.submit(
         envelope_for(
             settings=settings, command=command, aggregate_id=f"user:{user_id}", actor=user_id
-        ),
+        )
     )
     expires_at = datetime.datetime.fromtimestamp(session.expires_at, datetime.UTC)
     return ok(token=token, user_id=user_id, expires_at=expires_at.isoformat())

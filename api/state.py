@@ -1,4 +1,4 @@
-"""What a running API app holds: settings, its Redis client and the password hasher."""
+"""What a running API app holds: settings, its Redis client, group committer, password hasher."""
 
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from infra import logs, scripts
 from infra.bootstrap import ensure_first_admin
+from infra.group_commit import GroupCommitter
 from infra.passwords import Passwords
 from infra.redis import connect
 from infra.settings import Settings
@@ -23,6 +24,7 @@ class AppState:
     settings: Settings
     redis: "Redis"
     passwords: Passwords
+    committer: GroupCommitter
 
 
 def state_of(request: Request) -> AppState:
@@ -37,7 +39,12 @@ def lifespan_for(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         logs.configure()
         redis = connect(settings)
-        state = AppState(settings, redis, Passwords(settings.hash_concurrency))
+        state = AppState(
+            settings,
+            redis,
+            Passwords(settings.hash_concurrency),
+            GroupCommitter(redis, settings),
+        )
         app.state.sluice = state
         try:
             await scripts.load_all(redis)
@@ -47,6 +54,8 @@ def lifespan_for(
         try:
             yield
         finally:
+            # Requests are drained by now; answer any append still queued before closing.
+            await state.committer.close()
             await redis.aclose()
 
     return lifespan

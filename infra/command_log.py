@@ -54,23 +54,28 @@ async def submit(redis: "Redis", settings: Settings, envelope: Envelope) -> bool
     """Appends the command unless its id is already known. True when it was appended.
 
     Returns only after Redis acknowledged the append; raises `Unavailable` if it could not.
+    One round trip per call: the gateway batches its calls through `GroupCommitter` instead.
     """
     async with translated():
-        appended = await SUBMIT(
-            redis,
-            [
-                keys.command_status(envelope.partition, envelope.command_id),
-                keys.commands(envelope.partition),
-            ],
-            [
-                encoder.encode(envelope),
-                envelope.command,
-                envelope.submitted_at,
-                settings.result_ttl_seconds,
-                envelope.actor or "",
-            ],
-        )
+        appended = await SUBMIT(redis, *submit_call(settings, envelope))
     return bool(appended)
+
+
+def submit_call(settings: Settings, envelope: Envelope) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of the SUBMIT script for this envelope."""
+    return (
+        [
+            keys.command_status(envelope.partition, envelope.command_id),
+            keys.commands(envelope.partition),
+        ],
+        [
+            encoder.encode(envelope),
+            envelope.command,
+            envelope.submitted_at,
+            settings.result_ttl_seconds,
+            envelope.actor or "",
+        ],
+    )
 
 
 @dataclass(frozen=True)

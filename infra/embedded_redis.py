@@ -68,6 +68,7 @@ class EmbeddedRedis:
     def start(self, timeout: float = 30.0, log: IO[str] | None = None) -> "EmbeddedRedis":
         """Returns once the server says it accepts connections (its log line, not a poll)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._ready.clear()  # a restart after stop() must wait for the new process
         # Its own session: a Ctrl-C meant for the app must not stop Redis before the app.
         self.process = subprocess.Popen(
             self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True

@@ -33,9 +33,18 @@ def is_group_exists(error: BaseException) -> bool:
     return isinstance(error, redis_errors.ResponseError) and "BUSYGROUP" in str(error)
 
 
+def translate(error: Exception) -> Exception:
+    """The error a caller should see: `Unavailable` for a transient one, else the error itself."""
+    if isinstance(error, TRANSIENT):
+        unavailable = Unavailable(str(error) or type(error).__name__)
+        unavailable.__cause__ = error
+        return unavailable
+    return error
+
+
 @asynccontextmanager
 async def translated() -> AsyncIterator[None]:
     try:
         yield
     except TRANSIENT as error:
-        raise Unavailable(str(error) or type(error).__name__) from error
+        raise translate(error) from error

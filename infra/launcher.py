@@ -13,6 +13,18 @@ from pathlib import Path
 from infra.embedded_redis import EmbeddedRedis, free_port, port_is_free
 
 DEFAULT_REDIS_PORT = 6379
+# always: an append is on disk before Redis acknowledges it (see README, Durability).
+# everysec: fsync once a second; a machine crash may lose the last second of 202s.
+APPENDFSYNC_CHOICES = ("always", "everysec")
+
+
+def appendfsync(env: dict[str, str]) -> str:
+    """`SLUICE_APPENDFSYNC`, `always` unless set; anything else stops the launch."""
+    value = env.get("SLUICE_APPENDFSYNC") or "always"
+    if value not in APPENDFSYNC_CHOICES:
+        choices = " or ".join(APPENDFSYNC_CHOICES)
+        raise SystemExit(f"sluice: SLUICE_APPENDFSYNC must be {choices}, got {value!r}")
+    return value
 
 
 def main() -> int:
@@ -24,13 +36,15 @@ def main() -> int:
         port = int(env.get("SLUICE_REDIS_PORT", DEFAULT_REDIS_PORT))
         if not port_is_free(port):
             port = free_port()
+        fsync = appendfsync(env)
         embedded = EmbeddedRedis(
-            Path(env.get("SLUICE_DATA_DIR", ".data")).resolve(),
-            port,
-            appendfsync=env.get("SLUICE_APPENDFSYNC", "always"),
+            Path(env.get("SLUICE_DATA_DIR", ".data")).resolve(), port, appendfsync=fsync
         ).start(log=sys.stdout)
         env["REDIS_URL"] = embedded.url
-        print(f"sluice: embedded redis-server on {embedded.url}, data in {embedded.data_dir}")
+        print(
+            f"sluice: embedded redis-server on {embedded.url}, data in {embedded.data_dir}, "
+            f"appendfsync {fsync}"
+        )
     else:
         print(f"sluice: using REDIS_URL={env['REDIS_URL']}")
     honcho = [sys.executable, "-m", "honcho", "start", "-f", "Procfile"]
