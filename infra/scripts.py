@@ -41,7 +41,9 @@ PUT_IF_NEWER = Script("put_if_newer")
 DEAD_LETTER = Script("dead_letter")
 PATCH_IF_NEWER = Script("patch_if_newer")
 REAPPEND = Script("reappend")
-ALL = (SUBMIT, COMMIT, PUT_IF_NEWER, DEAD_LETTER, PATCH_IF_NEWER, REAPPEND)
+REDRIVE = Script("redrive")
+COUNT_AFTER = Script("count_after")
+ALL = (SUBMIT, COMMIT, PUT_IF_NEWER, DEAD_LETTER, PATCH_IF_NEWER, REAPPEND, REDRIVE, COUNT_AFTER)
 
 
 async def load_all(redis: "Redis") -> None:

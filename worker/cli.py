@@ -1,0 +1,168 @@
+"""The `sluice` operator CLI: dead letters and stream health, read from Redis directly.
+
+Exit codes: 0 done, 1 failed (unknown id, not redrivable, refused), 2 Redis unreachable or
+misconfigured (click's usage errors are 2 as well).
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import click
+from redis.asyncio import Redis
+
+from infra import operations
+from infra.errors import Unavailable
+from infra.redis import connect
+from infra.settings import Settings, SettingsError, get_settings
+from worker import cli_tables as tables
+
+T = TypeVar("T")
+
+EXIT_FAILED = 1
+EXIT_UNREACHABLE = 2
+
+
+class Failure(click.ClickException):
+    """One line on stderr and an exit code; never a traceback."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"sluice: {self.message}", err=True)
+
+
+def run(ctx: click.Context, job: Callable[["Redis", Settings], Awaitable[T]]) -> T:
+    settings: Settings = ctx.obj
+
+    async def with_redis() -> T:
+        redis = connect(settings)
+        try:
+            return await job(redis, settings)
+        finally:
+            await redis.aclose()
+
+    try:
+        return asyncio.run(with_redis())
+    except Unavailable as error:
+        where = _where(settings.redis_url)
+        raise Failure(f"cannot reach Redis at {where}: {error}", EXIT_UNREACHABLE) from None
+    except (operations.DeadLetterNotFound, operations.NotRedrivable) as error:
+        raise Failure(str(error)) from None
+    except Exception as error:  # e.g. a key of the wrong type: still one line, not a traceback
+        raise Failure(f"{type(error).__name__}: {error}") from None
+
+
+def _where(url: str) -> str:
+    """Host, port and database only: a URL may carry a password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or '?'}:{parts.port or 6379}{parts.path or ''}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--redis-url", metavar="URL", help="The data Redis (default: $REDIS_URL).")
+@click.pass_context
+def cli(ctx: click.Context, redis_url: str | None) -> None:
+    """Operate a Sluice deployment: dead letters and streams."""
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        raise Failure(str(error), EXIT_UNREACHABLE) from None
+    ctx.obj = replace(settings, redis_url=redis_url) if redis_url else settings
+
+
+@cli.group()
+def dlq() -> None:
+    """Dead letters: commands that could not be settled."""
+
+
+@dlq.command("list")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def dlq_list(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """The newest dead letters of every partition, newest first."""
+    listing = run(ctx, lambda r, s: operations.list_dead_letters(r, s, limit=limit))
+    click.echo(tables.as_json(listing.to_json()) if as_json else tables.dead_letters(listing))
+
+
+@dlq.command("show")
+@click.argument("ref", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def dlq_show(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """One dead letter (ID, or a command id): its command and every error."""
+    detail = run(ctx, lambda r, s: operations.show_dead_letter(r, s, ref))
+    click.echo(tables.as_json(detail.to_json()) if as_json else tables.dead_letter(detail))
+
+
+@dlq.command("redrive")
+@click.argument("ref", metavar="[ID]", required=False)
+@click.option("--all", "every", is_flag=True, help="Redrive every dead letter.")
+@click.pass_context
+def dlq_redrive(ctx: click.Context, ref: str | None, every: bool) -> None:
+    """Put a command back on its stream, attempts reset (ID, a command id, or --all)."""
+    if every == (ref is not None):
+        raise click.UsageError("give an ID or --all")
+    if ref is None:
+        summary = run(ctx, operations.redrive_all)
+        click.echo(
+            f"redriven {summary.redriven}, already settled {summary.already_settled}, "
+            f"already queued {summary.already_queued}, "
+            f"not redrivable {len(summary.not_redrivable)}"
+        )
+        for poison in summary.not_redrivable:
+            click.echo(f"  {poison}: no readable command; `sluice dlq purge {poison}` removes it")
+        return
+    done = run(ctx, lambda r, s: operations.redrive(r, s, ref))
+    if done.outcome == "redriven":
+        click.echo(f"{done.id}: command {done.command_id} queued again as entry {done.entry_id}")
+    elif done.outcome == "already_settled":
+        click.echo(
+            f"{done.id}: command {done.command_id} was already settled ({done.status}); "
+            "dead letter removed, nothing re-appended"
+        )
+    else:
+        click.echo(f"{done.id}: command {done.command_id} is already queued; dead letter removed")
+
+
+@dlq.command("purge")
+@click.argument("ref", metavar="[ID]", required=False)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def dlq_purge(ctx: click.Context, ref: str | None, yes: bool) -> None:
+    """Delete every dead letter, or one (ID or command id). Asks first without --yes."""
+    if not yes:
+        if ref is None:
+            total = run(ctx, lambda r, s: operations.list_dead_letters(r, s, limit=1)).total
+            if total == 0:
+                click.echo("no dead letters")
+                return
+            question = f"Delete all {total} dead letters? Their commands stay failed."
+        else:
+            question = f"Delete dead letter {ref}? Its command stays failed."
+        if not click.confirm(question):
+            raise Failure("nothing deleted")
+    deleted = run(ctx, lambda r, s: operations.purge(r, s, ref))
+    click.echo(f"deleted {deleted} dead letter{'' if deleted == 1 else 's'}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def streams(ctx: click.Context, as_json: bool) -> None:
+    """Per partition: stream lengths, consumer groups, pending entries, lag, dead letters."""
+    report = run(ctx, operations.stream_stats)
+    click.echo(tables.as_json(report.to_json()) if as_json else tables.streams(report))
+
+
+def main() -> None:
+    cli(prog_name="sluice")
+
+
+if __name__ == "__main__":
+    main()
