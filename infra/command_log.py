@@ -2,18 +2,20 @@
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
 
 from events.codec import encoder, result_decoder
-from events.envelope import Envelope, ErrorInfo, PublicEvent
+from events.envelope import AttemptError, Envelope, ErrorInfo, PublicEvent
 from infra import keys
 from infra.errors import translated
 from infra.scripts import SUBMIT
 from infra.settings import Settings
+
+attempt_error_decoder = msgspec.json.Decoder(AttemptError)
 
 
 def new_id() -> str:
@@ -87,6 +89,7 @@ class CommandStatus:
     events: list[PublicEvent]
     error: ErrorInfo | None
     attempts: int
+    errors: list[AttemptError] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -99,6 +102,8 @@ class CommandStatus:
             body["events"] = msgspec.to_builtins(self.events)
         if self.error is not None:
             body["error"] = msgspec.to_builtins(self.error)
+        if self.errors:
+            body["errors"] = msgspec.to_builtins(self.errors)  # each failed attempt, timed
         return body
 
 
@@ -119,6 +124,8 @@ def _status_from(command_id: str, fields: dict[bytes, bytes]) -> CommandStatus:
     actor = fields.get(b"actor", b"").decode() or None
     raw_result = fields.get(b"result")
     if raw_result is None:
+        # Still in flight: the failed attempts so far, if a retry is scheduled.
+        last_error = fields.get(b"last_error")
         return CommandStatus(
             command_id=command_id,
             status=fields[b"status"].decode(),
@@ -126,7 +133,8 @@ def _status_from(command_id: str, fields: dict[bytes, bytes]) -> CommandStatus:
             actor=actor,
             events=[],
             error=None,
-            attempts=0,
+            attempts=int(fields.get(b"attempts", b"0")),
+            errors=[attempt_error_decoder.decode(last_error)] if last_error else [],
         )
     result = result_decoder.decode(raw_result)
     return CommandStatus(
@@ -137,4 +145,5 @@ def _status_from(command_id: str, fields: dict[bytes, bytes]) -> CommandStatus:
         events=result.events,
         error=result.error,
         attempts=result.attempts,
+        errors=result.errors,
     )

@@ -123,3 +123,19 @@ async def test_a_retry_never_revives_a_command_settled_meanwhile(
     assert sum([await redis.xlen(keys.commands(p)) for p in range(4)]) == 2
     status = await find_status(redis, settings, command_id)
     assert status is not None and status.status == "succeeded"
+
+
+async def test_a_command_waiting_for_its_retry_shows_its_attempts_and_last_error(
+    redis: Redis, settings: Settings, arq_pool: ArqRedis
+) -> None:
+    settings = replace(settings, faults="RegisterUser=transient:5")
+    command_id = await submitted(redis, settings)
+    consumer = CommandConsumer(Deps(settings=settings, redis=redis, consumer="c1", arq=arq_pool))
+    await consumer.prepare()
+    await consumer._read_once(">", block=False)
+
+    status = await find_status(redis, settings, command_id)
+    assert status is not None
+    body = status.to_json()
+    assert (body["status"], body["attempts"]) == ("accepted", 1)
+    assert [(e["attempt"], e["code"]) for e in body["errors"]] == [(1, "transient")]
