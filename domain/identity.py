@@ -1,13 +1,23 @@
-"""The user aggregate: registration with a unique email, and recorded logins."""
+"""The user aggregate: registration with a unique email, logins, display names and roles."""
 
 from dataclasses import dataclass, replace
 
+from domain import user_roles
 from domain.aggregate import AggregateRules, Claims, Context
 from domain.errors import EmailTaken, UnknownUser, UnsupportedCommand, UserAlreadyExists
-from events.commands import ChangeDisplayName, Command, RecordLogin, RegisterUser
+from events.commands import (
+    AssignRole,
+    ChangeDisplayName,
+    Command,
+    RecordLogin,
+    RegisterUser,
+    RevokeRole,
+)
 from events.events import (
     DisplayNameChanged,
     Event,
+    RoleAssigned,
+    RoleRevoked,
     UserLoggedIn,
     UserPasswordSet,
     UserRegistered,
@@ -50,6 +60,10 @@ def decide(state: User | None, command: Command, ctx: Context) -> list[Event]:
             if command.display_name == state.display_name:
                 return []
             return [DisplayNameChanged(user_id=state.user_id, display_name=command.display_name)]
+        case AssignRole():
+            return user_roles.assign(state.roles if state else None, command, ctx)
+        case RevokeRole():
+            return user_roles.revoke(state.roles if state else None, command, ctx)
         case _:
             raise UnsupportedCommand(type(command).__name__)
 
@@ -86,6 +100,10 @@ def evolve(state: User | None, event: Event) -> User | None:
             return replace(state, display_name=event.display_name)
         case UserLoggedIn() if state is not None:
             return replace(state, logins=state.logins + 1)
+        case RoleAssigned() if state is not None:
+            return replace(state, roles=user_roles.with_role(state.roles, event.role))
+        case RoleRevoked() if state is not None:
+            return replace(state, roles=user_roles.without_role(state.roles, event.role))
         case _:
             return state
 

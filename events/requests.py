@@ -8,7 +8,21 @@ from typing import Annotated
 
 import msgspec
 
-from events.types import DisplayName, Email, Password
+from events.commands import MoneyInput, Variants
+from events.types import (
+    BrandName,
+    Description,
+    DisplayName,
+    Email,
+    Identifier,
+    Password,
+    ProductName,
+    Quantity,
+    Reason,
+    Role,
+    Sku,
+    StockLevel,
+)
 
 
 class Request(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -28,3 +42,122 @@ class ChangeDisplayNameRequest(Request, frozen=True, kw_only=True):
 class LoginRequest(Request, frozen=True, kw_only=True):
     email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+# --- The commerce domain ---------------------------------------------------------------------
+# Ids the system chooses (brand, product, order), the actor's own id (cart, customer), prices
+# and a SKU's product and brand are stamped by the gateway, never taken from the client.
+
+
+class AssignRoleRequest(Request, frozen=True, kw_only=True):
+    """Becomes `GrantSuperAdmin` on `roles:super_admins` when the role is `super_admin`."""
+
+    user_id: Identifier
+    role: Role
+
+
+class RevokeRoleRequest(Request, frozen=True, kw_only=True):
+    """Becomes `RevokeSuperAdmin` on `roles:super_admins` when the role is `super_admin`."""
+
+    user_id: Identifier
+    role: Role
+
+
+class CreateBrandRequest(Request, frozen=True, kw_only=True):
+    name: BrandName
+    description: Description = ""
+
+
+class UpdateBrandRequest(Request, frozen=True, kw_only=True):
+    brand_id: Identifier
+    name: BrandName | None = None
+    description: Description | None = None
+
+
+class DeleteBrandRequest(Request, frozen=True, kw_only=True):
+    brand_id: Identifier
+
+
+class InviteModeratorRequest(Request, frozen=True, kw_only=True):
+    brand_id: Identifier
+    invitee_user_id: Identifier
+
+
+class AcceptModeratorInviteRequest(Request, frozen=True, kw_only=True):
+    brand_id: Identifier
+
+
+class CreateProductRequest(Request, frozen=True, kw_only=True):
+    brand_id: Identifier
+    name: ProductName
+    description: Description = ""
+    price: MoneyInput
+    variants: Variants
+
+
+class UpdateProductRequest(Request, frozen=True, kw_only=True):
+    product_id: Identifier
+    name: ProductName | None = None
+    description: Description | None = None
+    price: MoneyInput | None = None
+
+
+class ProductRequest(Request, frozen=True, kw_only=True):
+    """`PublishProduct` and `UnpublishProduct`."""
+
+    product_id: Identifier
+
+
+class RestockVariantRequest(Request, frozen=True, kw_only=True):
+    sku: Sku
+    quantity: StockLevel
+
+
+class AddToCartRequest(Request, frozen=True, kw_only=True):
+    product_id: Identifier
+    sku: Sku
+    quantity: Quantity
+
+
+class RemoveFromCartRequest(Request, frozen=True, kw_only=True):
+    sku: Sku
+
+
+class OrderLineRequest(Request, frozen=True, kw_only=True):
+    product_id: Identifier
+    sku: Sku
+    quantity: Quantity
+
+
+RequestedLines = Annotated[tuple[OrderLineRequest, ...], msgspec.Meta(min_length=1, max_length=50)]
+
+
+class PlaceOrderRequest(Request, frozen=True, kw_only=True):
+    """Without `lines`, the order is placed from the customer's cart."""
+
+    lines: RequestedLines | None = None
+
+
+class OrderRequest(Request, frozen=True, kw_only=True):
+    """`StartPicking`, `CompletePicking`, `PickUpOrder` and `DeliverOrder`."""
+
+    order_id: Identifier
+
+
+class CancelOrderRequest(Request, frozen=True, kw_only=True):
+    order_id: Identifier
+    reason: Description = ""
+
+
+class RejectOrderRequest(Request, frozen=True, kw_only=True):
+    order_id: Identifier
+    reason: Reason
+
+
+class AssignCourierRequest(Request, frozen=True, kw_only=True):
+    order_id: Identifier
+    courier_id: Identifier
+
+
+class MarkNotificationReadRequest(Request, frozen=True, kw_only=True):
+    notification_id: Identifier
