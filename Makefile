@@ -4,10 +4,12 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
-# Another redis-server binary for the integration suite, e.g. REDIS_SERVER=/usr/bin/redis-server
+# Another redis-server binary for the whole suite, e.g. REDIS_SERVER=/usr/bin/redis-server
 REDIS_SERVER ?=
+# A second server (Redis 7) for tests/infra after the main run; skipped where it is not installed.
+REDIS7 ?= /usr/bin/redis-server
 
-.PHONY: install run test lint format clean
+.PHONY: install run test chaos lint format clean
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -33,6 +35,18 @@ format: install
 
 test: lint
 	SLUICE_TEST_REDIS_SERVER=$(REDIS_SERVER) $(BIN)/pytest -q
+	@if [ ! -x "$(REDIS7)" ]; then \
+		echo "make test: no Redis 7 at '$(REDIS7)', tests/infra ran on one server only"; \
+	elif [ "$(REDIS7)" = "$(REDIS_SERVER)" ]; then \
+		echo "make test: tests/infra already ran on $(REDIS7)"; \
+	else \
+		echo "make test: tests/infra again on $(REDIS7) ($$($(REDIS7) --version | cut -d' ' -f3))"; \
+		SLUICE_TEST_REDIS_SERVER=$(REDIS7) $(BIN)/pytest -q tests/infra; \
+	fi
+
+# The fault suite in full (about two minutes): kills workers, Redis and the relay under load.
+chaos: install
+	$(BIN)/python -m tests.chaos.run
 
 clean:
 	rm -rf $(VENV) .tools .data .pytest_cache .mypy_cache .ruff_cache

@@ -6,13 +6,17 @@ are tasks started in `on_startup` and drained in `on_shutdown`.
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
 from arq.cron import cron
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from infra import keys, logs
+from infra.errors import TRANSIENT
 from infra.redis import connect
 from infra.settings import get_settings
 from infra.streams import trim_settled
@@ -26,6 +30,9 @@ from worker.retries import retry_command
 log = logging.getLogger("sluice.worker")
 
 STALE_CONSUMER_IDLE_MS = 3600 * 1000
+# arq's poll loop has no error handling of its own: without retries on its connection, one
+# Redis blip (a restart, a failover) ends the worker process. Backoff up to 1 s, ~1 minute in all.
+ARQ_RETRIES = 60
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -108,8 +115,17 @@ async def trim_command_streams(ctx: dict[str, Any]) -> int:
     )
 
 
+def arq_redis_settings(dsn: str) -> RedisSettings:
+    """arq's connection, riding out a Redis outage of up to about a minute."""
+    return dataclasses.replace(
+        RedisSettings.from_dsn(dsn),
+        retry_on_error=list(TRANSIENT),
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), ARQ_RETRIES),
+    )
+
+
 class WorkerSettings:
-    redis_settings = RedisSettings.from_dsn(get_settings().arq_redis)
+    redis_settings = arq_redis_settings(get_settings().arq_redis)
     on_startup = startup
     on_shutdown = shutdown
     functions: ClassVar[list[Any]] = [retry_command]
