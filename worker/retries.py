@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from arq import Retry
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
 from arq.worker import func
 
 from events.codec import encoder, envelope_decoder
@@ -69,18 +70,25 @@ class Retrier:
                 delay = backoff(
                     attempts, self.settings.retry_base_seconds, self.settings.retry_cap_seconds
                 )
-                await self.arq.enqueue_job(
-                    RETRY_JOB,
-                    encoder.encode(again).decode(),
-                    _job_id=retry_job_id(envelope.command_id, attempts),
-                    _defer_by=delay,
+                job_id = retry_job_id(envelope.command_id, attempts)
+                job = await self.arq.enqueue_job(
+                    RETRY_JOB, encoder.encode(again).decode(), _job_id=job_id, _defer_by=delay
                 )
+                if job is None and not await self._job_known(job_id):
+                    # arq answers None both for "already scheduled" and for a transaction that
+                    # failed: acknowledging now could leave the command with no copy at all.
+                    raise RuntimeError(f"retry {job_id} was not scheduled; entry left pending")
                 status = keys.command_status(partition, envelope.command_id)
                 pipe.hset(
                     status, mapping={"attempts": attempts, "last_error": encoder.encode(error)}
                 )
                 pipe.xack(keys.commands(partition), keys.WORKERS_GROUP, entry_id)
             await pipe.execute()
+
+    async def _job_known(self, job_id: str) -> bool:
+        assert self.arq is not None
+        found = await self.arq.exists(job_key_prefix + job_id, result_key_prefix + job_id)
+        return bool(found)
 
     def dead_letter(
         self,

@@ -12,7 +12,8 @@ from tests.e2e.processes import Process, Stack, base_env, uvicorn, worker
 
 ADMIN_EMAIL = "root@sluice.test"
 ADMIN_PASSWORD = "the root password, long enough"
-STARTED = "Application startup complete."
+# Printed once the socket listens ("Application startup complete." comes before that).
+STARTED = "Uvicorn running on"
 
 
 def start_http(name: str, app: str, port: int, env: dict[str, str], logs: Path) -> Process:

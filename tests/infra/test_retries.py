@@ -139,3 +139,22 @@ async def test_a_command_waiting_for_its_retry_shows_its_attempts_and_last_error
     body = status.to_json()
     assert (body["status"], body["attempts"]) == ("accepted", 1)
     assert [(e["attempt"], e["code"]) for e in body["errors"]] == [(1, "transient")]
+
+
+async def test_a_retry_arq_did_not_store_leaves_the_entry_pending(
+    redis: Redis, settings: Settings, arq_pool: ArqRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = replace(settings, faults="RegisterUser=transient:1")
+    await submitted(redis, settings)
+    consumer = CommandConsumer(Deps(settings=settings, redis=redis, consumer="c1", arq=arq_pool))
+    await consumer.prepare()
+
+    async def failed_transaction(*args: object, **kwargs: object) -> None:
+        return None  # what arq answers when its EXEC did not go through
+
+    monkeypatch.setattr(arq_pool, "enqueue_job", failed_transaction)
+    with pytest.raises(RuntimeError, match="not scheduled"):
+        await consumer._read_once(">", block=False)
+
+    pending = [await redis.xpending(keys.commands(p), keys.WORKERS_GROUP) for p in range(4)]
+    assert sum(summary["pending"] for summary in pending) == 1
