@@ -135,4 +135,6 @@ class WorkerSettings:
         cron(trim_command_streams, minute=None, second=47),
     ]
     handle_signals = True
+    # Deferred retries start within this of their time: the backoff base is 0.2 s.
+    poll_delay = 0.1
     health_check_interval = 10
