@@ -33,6 +33,7 @@ def envelope_for(
     aggregate_id: str,
     command_id: str | None = None,
     actor: str | None = None,
+    actor_roles: tuple[str, ...] = (),
     reply_to: str | None = None,
     correlation_id: str | None = None,
     causation_id: str | None = None,
@@ -47,6 +48,7 @@ def envelope_for(
         correlation_id=correlation_id or command_id,
         causation_id=causation_id,
         actor=actor,
+        actor_roles=actor_roles,
         reply_to=reply_to,
         submitted_at=now_ms(),
     )

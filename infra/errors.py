@@ -20,6 +20,10 @@ TRANSIENT = (
 )
 
 
+# A connection lost inside a WATCH comes back as WatchError, not as a connection error.
+TRANSIENT_IN_TRANSACTION = (*TRANSIENT, redis_errors.WatchError)
+
+
 def is_no_script(error: BaseException) -> bool:
     return isinstance(error, redis_errors.NoScriptError)
 

@@ -9,6 +9,7 @@ import zlib
 PREFIX = "sluice"
 WORKERS_GROUP = "workers"
 PROJECTOR_GROUP = "projector"
+REACTOR_GROUP = "reactor"
 
 
 def partition_of(routing_key: str, partitions: int) -> int:
@@ -78,3 +79,88 @@ def credentials(user_id: str) -> str:
 
 def consumer_lease(group: str, name: str) -> str:
     return f"{PREFIX}:consumer:{group}:{name}"
+
+
+# --- Read models of the commerce domain, and their indexes ------------------------------------
+# An index is a sorted set of a view's sort keys. Called with "", an index function gives the
+# prefix that `scripts/reindex.lua` completes with a field's value (a brand id, a status...).
+
+
+def _rm(name: str) -> str:
+    return f"{PREFIX}:rm:{name}"
+
+
+def users() -> str:
+    return _rm("users")
+
+
+def users_with_role(role: str) -> str:
+    return _rm(f"users:role:{role}")
+
+
+def brand(brand_id: str) -> str:
+    return _rm(f"brand:{brand_id}")
+
+
+def brands() -> str:
+    return _rm("brands")
+
+
+def product(product_id: str) -> str:
+    return _rm(f"product:{product_id}")
+
+
+def products() -> str:
+    """Published products."""
+    return _rm("products")
+
+
+def products_of_brand(brand_id: str) -> str:
+    """A brand's published products."""
+    return _rm(f"products:brand:{brand_id}")
+
+
+def sku_product(sku: str) -> str:
+    return _rm(f"sku:{sku}")
+
+
+def stock(sku: str) -> str:
+    return _rm(f"stock:{sku}")
+
+
+def cart(user_id: str) -> str:
+    return _rm(f"cart:{user_id}")
+
+
+def order(order_id: str) -> str:
+    return _rm(f"order:{order_id}")
+
+
+def orders() -> str:
+    return _rm("orders")
+
+
+def orders_of_customer(customer_id: str) -> str:
+    return _rm(f"orders:customer:{customer_id}")
+
+
+def orders_of_courier(courier_id: str) -> str:
+    return _rm(f"orders:courier:{courier_id}")
+
+
+def orders_with_status(status: str) -> str:
+    return _rm(f"orders:status:{status}")
+
+
+def notifications(user_id: str) -> str:
+    """A user's notifications by time (an index of sort keys)."""
+    return _rm(f"notifications:{user_id}")
+
+
+def notification_docs(user_id: str) -> str:
+    return _rm(f"notification-docs:{user_id}")
+
+
+def notification_reads(user_id: str) -> str:
+    """The ids of the notifications a user has read."""
+    return _rm(f"notification-reads:{user_id}")

@@ -43,7 +43,20 @@ PATCH_IF_NEWER = Script("patch_if_newer")
 REAPPEND = Script("reappend")
 REDRIVE = Script("redrive")
 COUNT_AFTER = Script("count_after")
-ALL = (SUBMIT, COMMIT, PUT_IF_NEWER, DEAD_LETTER, PATCH_IF_NEWER, REAPPEND, REDRIVE, COUNT_AFTER)
+MERGE_IF_NEWER = Script("merge_if_newer")
+REINDEX = Script("reindex")
+ALL = (
+    SUBMIT,
+    COMMIT,
+    PUT_IF_NEWER,
+    DEAD_LETTER,
+    PATCH_IF_NEWER,
+    REAPPEND,
+    REDRIVE,
+    COUNT_AFTER,
+    MERGE_IF_NEWER,
+    REINDEX,
+)
 
 
 async def load_all(redis: "Redis") -> None:

@@ -73,6 +73,7 @@ class Settings:
     faults: str = ""  # fault injection for chaos tests, e.g. "ChangeDisplayName=transient:2"
     shutdown_grace_seconds: float = 10.0
     results_maxlen: int = 100_000
+    order_confirmation_timeout_ms: int = 15 * 60_000  # an unconfirmed order is rejected then
 
     # relay
     ws_max_frame_bytes: int = 64 * 1024
@@ -117,6 +118,7 @@ def from_env() -> Settings:
         faults=os.environ.get("SLUICE_FAULTS", ""),
         shutdown_grace_seconds=_float("SLUICE_SHUTDOWN_GRACE", 10.0),
         results_maxlen=_int("SLUICE_RESULTS_MAXLEN", 100_000, 1000),
+        order_confirmation_timeout_ms=_int("SLUICE_ORDER_TIMEOUT_MS", 15 * 60_000, 1),
         ws_max_frame_bytes=_int("SLUICE_WS_MAX_FRAME", 64 * 1024, 1024),
         ws_send_queue=_int("SLUICE_WS_SEND_QUEUE", 256, 1),
         ws_max_per_ip=_int("SLUICE_WS_MAX_PER_IP", 50, 1),

@@ -45,6 +45,16 @@ class StreamConsumer(abc.ABC):
     def stop(self) -> None:
         self.stopping.set()
 
+    async def acknowledge(self, batch: Batch) -> None:
+        """Acknowledges every entry of the batch, one XACK per partition, in one round trip."""
+        acks: dict[int, list[str]] = {}
+        for partition, (entry_id, _) in batch:
+            acks.setdefault(partition, []).append(entry_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for partition, ids in acks.items():
+                pipe.xack(self.streams[partition], self.group, *ids)
+            await pipe.execute()
+
     async def run(self) -> None:
         """Consumes until `stop()`; the batch in hand is always finished first."""
         await self.prepare()

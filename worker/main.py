@@ -1,4 +1,4 @@
-"""The worker process, hosted by arq: `arq worker.main.WorkerSettings`.
+"""The worker process's arq settings (run as `python -m worker`, see worker/host.py).
 
 arq brings the CLI, signal handling, its health-check key and cron jobs; the stream consumers
 are tasks started in `on_startup` and drained in `on_shutdown`.
@@ -23,8 +23,10 @@ from infra.streams import trim_settled
 from worker.commands import CommandConsumer
 from worker.consumer import StreamConsumer
 from worker.consumer_names import LEASE_SECONDS, ConsumerName, remove_stale
+from worker.delayed import submit_follow_up
 from worker.deps import Deps
 from worker.projector import Projector
+from worker.reactor import Reactor
 from worker.retries import retry_command
 
 log = logging.getLogger("sluice.worker")
@@ -44,14 +46,16 @@ async def startup(ctx: dict[str, Any]) -> None:
     deps = Deps(settings=settings, redis=redis, consumer=consumer, arq=ctx["redis"])
     commands = CommandConsumer(deps)
     projector = Projector(deps)
+    reactor = Reactor(deps)
     ctx.update(
         deps=deps,
         consumer_name=name,
         commands=commands,
-        consumers=[commands, projector],
+        consumers=[commands, projector, reactor],
         tasks=[
             asyncio.create_task(commands.run(), name="commands"),
             asyncio.create_task(projector.run(), name="projector"),
+            asyncio.create_task(reactor.run(), name="reactor"),
             asyncio.create_task(_renew_lease(name), name="lease"),
         ],
     )
@@ -95,6 +99,7 @@ async def remove_stale_consumers(ctx: dict[str, Any]) -> int:
         for stream, group in (
             (keys.commands(partition), keys.WORKERS_GROUP),
             (keys.events(partition), keys.PROJECTOR_GROUP),
+            (keys.events(partition), keys.REACTOR_GROUP),
         )
     ]
     return await remove_stale(deps.redis, streams, deps.consumer, STALE_CONSUMER_IDLE_MS)
@@ -128,7 +133,7 @@ class WorkerSettings:
     redis_settings = arq_redis_settings(get_settings().arq_redis)
     on_startup = startup
     on_shutdown = shutdown
-    functions: ClassVar[list[Any]] = [retry_command]
+    functions: ClassVar[list[Any]] = [retry_command, submit_follow_up]
     cron_jobs: ClassVar[list[Any]] = [
         cron(remove_stale_consumers, minute=None, second=17),
         cron(reclaim_sweep, minute=None, second={5, 35}),

@@ -81,7 +81,7 @@ def uvicorn(app: str, port: int, extra: list[str] | None = None) -> list[str]:
 
 
 def worker() -> list[str]:
-    return [sys.executable, "-m", "arq", "worker.main.WorkerSettings"]
+    return [sys.executable, "-m", "worker"]
 
 
 @dataclass

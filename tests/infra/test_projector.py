@@ -2,7 +2,6 @@
 
 import asyncio
 from dataclasses import replace
-from typing import Any
 
 import msgspec
 import pytest
@@ -14,6 +13,7 @@ from events.events import Event, UserPasswordSet, UserRegistered
 from infra import keys
 from infra.read_models import UserView, find_credentials, get_user, get_user_doc
 from infra.settings import Settings
+from tests.infra.commerce_support import read_models
 from worker.deps import Deps
 from worker.projector import Projector
 
@@ -49,15 +49,6 @@ async def append(redis: Redis, event: Event, version: int) -> str:
     return entry_id.decode()
 
 
-async def read_models(redis: Redis) -> dict[bytes, Any]:
-    """Every read-model key and its whole content."""
-    found: dict[bytes, Any] = {}
-    async for key in redis.scan_iter(match=f"{keys.PREFIX}:rm:*"):
-        kind = await redis.type(key)
-        found[key] = await (redis.hgetall(key) if kind == b"hash" else redis.get(key))
-    return found
-
-
 async def unacknowledged(redis: Redis) -> int:
     summary = await redis.xpending(keys.events(PARTITION), keys.PROJECTOR_GROUP)
     count: int = summary["pending"]
@@ -86,7 +77,8 @@ async def test_applying_the_same_events_again_changes_nothing(
     await append(redis, UserPasswordSet(user_id=USER, password_hash="$argon2id$h1"), 2)
     await projector._read_once(">", block=False)
     once = await read_models(redis)
-    assert len(once) == 3  # user, email index, credentials
+    # the user, their email's lookup, credentials, the index of users and of their role
+    assert len(once) == 5
 
     await redis.xgroup_setid(keys.events(PARTITION), keys.PROJECTOR_GROUP, id="0")
     assert await projector._read_once(">", block=False) == 2
