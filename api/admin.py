@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api import admin_operations, health
+from api import admin_operations, admin_queries, health
 from api.auth import require_admin
 from api.command_table import admin_specs
 from api.commands import command_endpoint, get_command
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/command", command_endpoint(admin_specs(), require_admin), methods=["POST"]),
             Route("/commands/{command_id}", admin_get_command, methods=["GET"]),
             *admin_operations.ROUTES,
+            *admin_queries.ROUTES,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan_for(settings),

@@ -1,64 +1,49 @@
-"""The commands each app takes: who may send them and how a request becomes a stored command."""
+"""The commands each app takes: who may send them and how a request becomes a stored command.
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+Each spec names its request (what a client may set), the roles the gateway lets through (the
+first line of authorisation: the domain checks again on the aggregate's state) and a builder
+that stamps what a client may not choose: new ids, the actor's own id, prices, a SKU's product.
+"""
 
-import msgspec
-
-from api.auth import Principal
-from api.state import AppState
+from api import commands_catalog, commands_orders, commands_roles
+from api.command_spec import SIGNED_IN, Call, CommandSpec
 from events.commands import ChangeDisplayName, Command
-from events.requests import ChangeDisplayNameRequest, RegisterUserRequest, Request
+from events.requests import ChangeDisplayNameRequest, RegisterUserRequest
 from infra.identity import registration
 
-Builder = Callable[[AppState, msgspec.Struct, Principal | None], Awaitable[tuple[Command, str]]]
 
-
-@dataclass(frozen=True)
-class CommandSpec:
-    """`roles=None`: anyone may send it; an empty set: any signed-in user; else one of them."""
-
-    name: str
-    request: type[Request]
-    build: Builder
-    roles: frozenset[str] | None = None
-    admin_only: bool = False
-
-
-async def build_register_user(
-    state: AppState, request: msgspec.Struct, principal: Principal | None
-) -> tuple[Command, str]:
-    assert isinstance(request, RegisterUserRequest)
+async def build_register_user(call: Call) -> Command:
+    request = call.payload(RegisterUserRequest)
     # The clear password stops here: only its argon2id hash travels on.
-    password_hash = await state.passwords.hash(request.password)
-    return registration(
+    password_hash = await call.state.passwords.hash(request.password)
+    command, _ = registration(
         email=request.email,
         password_hash=password_hash,
         display_name=request.display_name,
-        partitions=state.settings.partitions,
+        partitions=call.state.settings.partitions,
     )
+    return command
 
 
-async def build_change_display_name(
-    state: AppState, request: msgspec.Struct, principal: Principal | None
-) -> tuple[Command, str]:
-    assert isinstance(request, ChangeDisplayNameRequest) and principal is not None
-    command = ChangeDisplayName(user_id=principal.user_id, display_name=request.display_name)
-    return command, f"user:{principal.user_id}"
+async def build_change_display_name(call: Call) -> Command:
+    request = call.payload(ChangeDisplayNameRequest)
+    return ChangeDisplayName(user_id=call.actor, display_name=request.display_name)
 
 
-SIGNED_IN: frozenset[str] = frozenset()
+IDENTITY = (
+    CommandSpec("RegisterUser", RegisterUserRequest, build_register_user),
+    CommandSpec(
+        "ChangeDisplayName", ChangeDisplayNameRequest, build_change_display_name, roles=SIGNED_IN
+    ),
+)
 
 SPECS: dict[str, CommandSpec] = {
     spec.name: spec
     for spec in (
-        CommandSpec("RegisterUser", RegisterUserRequest, build_register_user),
-        CommandSpec(
-            "ChangeDisplayName",
-            ChangeDisplayNameRequest,
-            build_change_display_name,
-            roles=SIGNED_IN,
-        ),
+        *IDENTITY,
+        *commands_roles.SPECS,
+        *commands_catalog.SPECS,
+        *commands_orders.SPECS,
     )
 }
 

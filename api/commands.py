@@ -11,9 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.auth import Principal, authenticate
-from api.command_table import CommandSpec
+from api.command_spec import Call, CommandSpec, holds_one_of
 from api.http import ApiError, ok, read_json_body
 from api.state import AppState, state_of
+from events.aggregate_ids import aggregate_id_of
+from events.requests import Request as Payload
 from infra import keys
 from infra.command_log import envelope_for, find_status
 from infra.errors import translated
@@ -24,8 +26,9 @@ MAX_REPLY_TO = 128
 Authorizer = Callable[[Request], Awaitable[Principal | None]]
 
 
-def accepted(command_id: str) -> Response:
-    return ok(202, command_id=command_id, status="accepted")
+def accepted(command_id: str, created: dict[str, str]) -> Response:
+    """`created` names the ids the command creates (e.g. `order_id`), the same on a repeat."""
+    return ok(202, command_id=command_id, status="accepted", **created)
 
 
 def command_endpoint(
@@ -55,21 +58,25 @@ def command_endpoint(
                 state, principal, idempotency_key, body, command_id
             )
             seen_before = seen_before or key_seen
+        new_id = spec.new_id.make(state.settings, payload, command_id) if spec.new_id else ""
+        created = {spec.new_id.field: new_id} if spec.new_id else {}
         # A repeat answers the first acceptance without building (and hashing) anything again.
         if seen_before and await find_status(state.redis, state.settings, command_id) is not None:
-            return accepted(command_id)
+            return accepted(command_id, created)
 
-        command, aggregate_id = await spec.build(state, payload, principal)
+        command = await spec.build(Call(state, payload, principal, command_id, new_id))
         envelope = envelope_for(
             settings=state.settings,
             command=command,
-            aggregate_id=aggregate_id,
+            aggregate_id=aggregate_id_of(command),
             command_id=command_id,
             actor=principal.user_id if principal else None,
+            # The roles the gateway accepted the command under: the domain decides on them.
+            actor_roles=tuple(sorted(principal.roles)) if principal else (),
             reply_to=reply_to,
         )
         await state.committer.submit(envelope)
-        return accepted(command_id)
+        return accepted(command_id, created)
 
     return post_command
 
@@ -96,7 +103,7 @@ def _authorise(spec: CommandSpec, principal: Principal | None) -> None:
         return
     if principal is None:
         raise ApiError(401, "unauthenticated", f"{spec.name} needs a session: log in first")
-    if spec.roles and not (spec.roles & principal.roles) and not principal.is_admin:
+    if spec.roles and not holds_one_of(principal.roles, spec.roles) and not principal.is_admin:
         raise ApiError(403, "forbidden", f"your roles do not allow {spec.name}")
 
 
@@ -121,7 +128,7 @@ def _reply_to(value: Any) -> str | None:
     return value
 
 
-def _payload(spec: CommandSpec, value: Any) -> msgspec.Struct:
+def _payload(spec: CommandSpec, value: Any) -> Payload:
     if value is None:
         value = {}
     try:

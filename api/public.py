@@ -1,10 +1,13 @@
-"""The public API (process `web`): commands, their status, sign-in and the user's own data."""
+"""The public API (process `web`): commands, sign-in, the catalog and the user's own data.
+
+Every route but health is behind the rate limit per client IP.
+"""
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from api import health, identity
+from api import catalog_queries, customer_queries, health, identity
 from api.command_table import public_specs
 from api.commands import command_endpoint, get_command
 from api.http import EXCEPTION_HANDLERS
@@ -21,6 +24,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/command", command_endpoint(public_specs()), methods=["POST"]),
             Route("/commands/{command_id}", get_command, methods=["GET"]),
             *identity.ROUTES,
+            *catalog_queries.ROUTES,
+            *customer_queries.ROUTES,
         ],
         middleware=[Middleware(RateLimitMiddleware, settings=settings)],
         exception_handlers=EXCEPTION_HANDLERS,

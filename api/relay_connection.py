@@ -20,12 +20,14 @@ class Identity:
 
 class Subscription:
     """One topic a connection follows. While a `since` replay runs, live events wait in
-    `buffer`; `floor` is what the client already has, so nothing is sent twice."""
+    `buffer`; `floor` is what the client already has, so nothing is sent twice. `member` is the
+    user the topic's audience lookup allowed, if it rests on one (an order's customer)."""
 
-    __slots__ = ("buffer", "floor", "overflowed", "topic")
+    __slots__ = ("buffer", "floor", "member", "overflowed", "topic")
 
-    def __init__(self, topic: str, *, buffering: bool) -> None:
+    def __init__(self, topic: str, *, buffering: bool, member: str | None = None) -> None:
         self.topic = topic
+        self.member = member
         self.floor: Position | None = None
         self.buffer: list[tuple[OutEvent, Position]] | None = [] if buffering else None
         self.overflowed = False

@@ -51,7 +51,7 @@ def decode_event_entry(partition: int, entry_id: StreamId, fields: Fields) -> Ou
     except (msgspec.DecodeError, MissingUpcaster) as error:
         log.warning("unreadable event entry %s in partition %d: %s", entry_id, partition, error)
         return None
-    return OutEvent(partition, entry_id, record.event, data, topics_of(record.aggregate_id))
+    return OutEvent(partition, entry_id, record.event, data, topics_of(record.aggregate_id, data))
 
 
 def decode_result_entry(fields: Fields) -> Result | None:

@@ -149,16 +149,24 @@ class Hub:
 
     def _drop_forbidden(self, conn: Connection) -> list[str]:
         viewer = conn.identity.viewer if conn.identity else None
-        dropped = [t for t in conn.subscriptions if access(t, viewer) is not Access.ALLOWED]
+        dropped = [
+            topic
+            for topic, sub in conn.subscriptions.items()
+            # An audience lookup allowed one user: it holds for them, not for the next one.
+            if access(topic, viewer, member=viewer is not None and sub.member == viewer.user_id)
+            is not Access.ALLOWED
+        ]
         for topic in dropped:
             self.unsubscribe(conn, topic)
         return dropped
 
     # subscriptions
 
-    def subscribe(self, conn: Connection, topic: str, *, buffering: bool) -> Subscription:
+    def subscribe(
+        self, conn: Connection, topic: str, *, buffering: bool, member: str | None = None
+    ) -> Subscription:
         """Registers (or replaces) the subscription; call `snapshot` in the same step."""
-        sub = Subscription(topic, buffering=buffering)
+        sub = Subscription(topic, buffering=buffering, member=member)
         if conn.attached:
             conn.subscriptions[topic] = sub
             self._by_topic.setdefault(topic, set()).add(conn)

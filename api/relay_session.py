@@ -10,7 +10,7 @@ from api.relay_frames import Auth, Ping, Subscribe, Unsubscribe
 from api.relay_hub import POLICY_VIOLATION, Hub
 from api.relay_positions import parse_position
 from api.relay_replay import replay
-from api.relay_topics import Access, Viewer, access
+from api.relay_topics import Access, Viewer, access, resolve
 from infra.errors import Unavailable
 from infra.read_models import get_user
 from infra.sessions import find_session
@@ -79,10 +79,20 @@ class Session:
 
     async def _subscribe(self, topic: str, since_text: str | None) -> None:
         identity = self.conn.identity
-        verdict = access(topic, identity.viewer if identity else None)
+        viewer = identity.viewer if identity else None
+        try:
+            verdict, looked_up = await resolve(topic, viewer, self.redis, self.settings)
+        except Unavailable:
+            self.reply(frames.error("unavailable", topic))
+            return
+        if self.conn.identity is not identity:
+            # Logged out or expired while the audience was read: what was found was for them.
+            current = self.conn.identity
+            verdict, looked_up = access(topic, current.viewer if current else None), False
         if verdict is not Access.ALLOWED:
             self.reply(frames.error(verdict.value, topic))
             return
+        member = viewer.user_id if looked_up and viewer is not None else None
         since = None
         if since_text is not None:
             since = parse_position(since_text, self.settings.partitions)
@@ -96,15 +106,19 @@ class Session:
             self.reply(frames.error("too_many_subscriptions", topic))
             return
         if since is None:
-            if topic not in self.conn.subscriptions:
-                self.hub.subscribe(self.conn, topic, buffering=False)
+            existing = self.conn.subscriptions.get(topic)
+            if existing is None:
+                self.hub.subscribe(self.conn, topic, buffering=False, member=member)
+            else:
+                existing.member = member  # allowed again, maybe on other grounds
             self.reply(frames.subscribed(topic))
             return
         target = self.hub.snapshot()
         if target is None:  # the reader has not reached Redis yet
             self.reply(frames.error("unavailable", topic))
             return
-        sub = self.hub.subscribe(self.conn, topic, buffering=True)  # same step as the snapshot
+        # Registered in the same step as the snapshot.
+        sub = self.hub.subscribe(self.conn, topic, buffering=True, member=member)
         self.reply(frames.subscribed(topic))
         try:
             await replay(

@@ -1,0 +1,164 @@
+"""Catalog commands: brands (admins), their moderators, products and stock (moderators, admins).
+
+A moderator holds `brand_moderator:<brand_id>`; the gateway lets any moderator through and the
+domain checks the brand on the aggregate's own record (a moderator edits only their brand).
+"""
+
+from typing import Any
+
+from api import new_ids
+from api.command_spec import ADMINS, MODERATORS, SIGNED_IN, Call, CommandSpec, NewId, invalid
+from events.commands import (
+    AcceptModeratorInvite,
+    Command,
+    CreateBrand,
+    CreateProduct,
+    DeleteBrand,
+    InviteModerator,
+    PublishProduct,
+    RestockVariant,
+    UnpublishProduct,
+    UpdateBrand,
+    UpdateProduct,
+)
+from events.requests import (
+    AcceptModeratorInviteRequest,
+    CreateBrandRequest,
+    CreateProductRequest,
+    DeleteBrandRequest,
+    InviteModeratorRequest,
+    ProductRequest,
+    RestockVariantRequest,
+    UpdateBrandRequest,
+    UpdateProductRequest,
+)
+from infra.catalog_views import get_brand, sku_product
+from infra.read_models import get_user
+from infra.settings import Settings
+
+
+def brand_name_claim(name: str) -> str:
+    """As `domain.brand.brand_name_claim`: case and spacing make no new name."""
+    return "brand-name:" + " ".join(name.casefold().split())
+
+
+def sku_claim(sku: str) -> str:
+    """As `domain.product.sku_claim`."""
+    return f"sku:{sku}"
+
+
+def new_brand_id(settings: Settings, request: Any, command_id: str) -> str:
+    assert isinstance(request, CreateBrandRequest)
+    # Every brand of one name lives where that name's claim is checked: names stay unique.
+    claim = brand_name_claim(request.name)
+    return new_ids.colocated("brand", command_id, claim, settings.partitions)
+
+
+def new_product_id(settings: Settings, request: Any, command_id: str) -> str:
+    assert isinstance(request, CreateProductRequest)
+    # Its SKUs are claimed in the product's partition; the first one's claim lives there.
+    claim = sku_claim(request.variants[0].sku)
+    return new_ids.colocated("product", command_id, claim, settings.partitions)
+
+
+async def build_create_brand(call: Call) -> Command:
+    request = call.payload(CreateBrandRequest)
+    return CreateBrand(brand_id=call.new_id, name=request.name, description=request.description)
+
+
+async def build_update_brand(call: Call) -> Command:
+    request = call.payload(UpdateBrandRequest)
+    return UpdateBrand(
+        brand_id=request.brand_id, name=request.name, description=request.description
+    )
+
+
+async def build_delete_brand(call: Call) -> Command:
+    return DeleteBrand(brand_id=call.payload(DeleteBrandRequest).brand_id)
+
+
+async def build_invite_moderator(call: Call) -> Command:
+    request = call.payload(InviteModeratorRequest)
+    if await get_user(call.state.redis, request.invitee_user_id) is None:
+        raise invalid(f"no user {request.invitee_user_id}", "$.payload.invitee_user_id")
+    return InviteModerator(brand_id=request.brand_id, invitee_user_id=request.invitee_user_id)
+
+
+async def build_accept_invite(call: Call) -> Command:
+    return AcceptModeratorInvite(brand_id=call.payload(AcceptModeratorInviteRequest).brand_id)
+
+
+async def build_create_product(call: Call) -> Command:
+    request = call.payload(CreateProductRequest)
+    if await get_brand(call.state.redis, request.brand_id) is None:
+        raise invalid(f"no brand {request.brand_id}", "$.payload.brand_id")
+    return CreateProduct(
+        product_id=call.new_id,
+        brand_id=request.brand_id,
+        name=request.name,
+        description=request.description,
+        price=request.price,
+        variants=request.variants,
+    )
+
+
+async def build_update_product(call: Call) -> Command:
+    request = call.payload(UpdateProductRequest)
+    return UpdateProduct(
+        product_id=request.product_id,
+        name=request.name,
+        description=request.description,
+        price=request.price,
+    )
+
+
+async def build_publish_product(call: Call) -> Command:
+    return PublishProduct(product_id=call.payload(ProductRequest).product_id)
+
+
+async def build_unpublish_product(call: Call) -> Command:
+    return UnpublishProduct(product_id=call.payload(ProductRequest).product_id)
+
+
+async def build_restock_variant(call: Call) -> Command:
+    request = call.payload(RestockVariantRequest)
+    # The SKU's product and brand come from the catalog, never from the client: the domain
+    # authorises the restock on that brand.
+    owner = await sku_product(call.state.redis, request.sku)
+    if owner is None:
+        raise invalid(f"no product sells SKU {request.sku}", "$.payload.sku")
+    product_id, brand_id = owner
+    return RestockVariant(
+        sku=request.sku, product_id=product_id, brand_id=brand_id, quantity=request.quantity
+    )
+
+
+SPECS = (
+    CommandSpec(
+        "CreateBrand",
+        CreateBrandRequest,
+        build_create_brand,
+        roles=ADMINS,
+        admin_only=True,
+        new_id=NewId("brand_id", new_brand_id),
+    ),
+    CommandSpec("UpdateBrand", UpdateBrandRequest, build_update_brand, roles=MODERATORS),
+    CommandSpec(
+        "DeleteBrand", DeleteBrandRequest, build_delete_brand, roles=ADMINS, admin_only=True
+    ),
+    CommandSpec("InviteModerator", InviteModeratorRequest, build_invite_moderator, MODERATORS),
+    CommandSpec(
+        "AcceptModeratorInvite", AcceptModeratorInviteRequest, build_accept_invite, SIGNED_IN
+    ),
+    CommandSpec(
+        "CreateProduct",
+        CreateProductRequest,
+        build_create_product,
+        roles=MODERATORS,
+        new_id=NewId("product_id", new_product_id),
+    ),
+    CommandSpec("UpdateProduct", UpdateProductRequest, build_update_product, MODERATORS),
+    CommandSpec("PublishProduct", ProductRequest, build_publish_product, MODERATORS),
+    CommandSpec("UnpublishProduct", ProductRequest, build_unpublish_product, MODERATORS),
+    CommandSpec("RestockVariant", RestockVariantRequest, build_restock_variant, MODERATORS),
+)
