@@ -48,17 +48,13 @@ def sku_claim(sku: str) -> str:
 
 
 def new_brand_id(settings: Settings, request: Any, command_id: str) -> str:
-    assert isinstance(request, CreateBrandRequest)
-    # Every brand of one name lives where that name's claim is checked: names stay unique.
-    claim = brand_name_claim(request.name)
-    return new_ids.colocated("brand", command_id, claim, settings.partitions)
+    # Brands and products all live in the catalog partition (`infra.keys`), where every name
+    # and SKU claim is checked: any id will do.
+    return new_ids.derived("brand", command_id)
 
 
 def new_product_id(settings: Settings, request: Any, command_id: str) -> str:
-    assert isinstance(request, CreateProductRequest)
-    # Its SKUs are claimed in the product's partition; the first one's claim lives there.
-    claim = sku_claim(request.variants[0].sku)
-    return new_ids.colocated("product", command_id, claim, settings.partitions)
+    return new_ids.derived("product", command_id)
 
 
 async def build_create_brand(call: Call) -> Command:

@@ -30,7 +30,7 @@ async def order_audience(redis: "Redis", settings: Settings, order_id: str) -> f
 
     Raises `Unavailable` when Redis cannot be reached."""
     aggregate_id = aggregate_ids.order(order_id)
-    partition = keys.partition_of(aggregate_id, settings.partitions)
+    partition = keys.partition_of_aggregate(aggregate_id, settings.partitions)
     customer: str | None = None
     courier: str | None = None
     try:

@@ -44,7 +44,7 @@ def envelope_for(
         command=type(command).__name__,
         payload=msgspec.Raw(encoder.encode(command)),
         aggregate_id=aggregate_id,
-        partition=keys.partition_of(aggregate_id, settings.partitions),
+        partition=keys.partition_of_aggregate(aggregate_id, settings.partitions),
         correlation_id=correlation_id or command_id,
         causation_id=causation_id,
         actor=actor,

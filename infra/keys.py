@@ -17,6 +17,19 @@ def partition_of(routing_key: str, partitions: int) -> int:
     return zlib.crc32(routing_key.encode()) % partitions
 
 
+# Aggregates whose unique values (brand names, SKUs) must hold across the whole catalog live in
+# one partition, where a single commit checks every claim. Catalog writes are rare next to
+# orders and stock, which spread over every partition.
+CATALOG_TYPES = frozenset({"brand", "product"})
+CATALOG_ROUTING_KEY = "catalog"
+
+
+def partition_of_aggregate(aggregate_id: str, partitions: int) -> int:
+    """The partition whose streams and keys hold the aggregate `<type>:<id>`."""
+    kind = aggregate_id.partition(":")[0]
+    return partition_of(CATALOG_ROUTING_KEY if kind in CATALOG_TYPES else aggregate_id, partitions)
+
+
 def _p(partition: int) -> str:
     return f"{PREFIX}:{{p{partition}}}"
 

@@ -14,7 +14,6 @@ from api.queries import OrderStatus
 from api.relay_topics import topics_of
 from domain import brand, order, product, roles
 from domain.registry import COMMAND_AGGREGATE
-from infra.keys import partition_of
 
 # Issued by the system only (the reactor, the login route): no client may send them.
 INTERNAL = {
@@ -65,12 +64,10 @@ def test_order_statuses_are_the_domains() -> None:
     assert set(get_args(OrderStatus)) == {status.value for status in order.Status}
 
 
-def test_a_new_brand_lives_where_its_name_is_claimed() -> None:
-    claim = brand.brand_name_claim("Acme")
-    for n in range(20):
-        brand_id = new_ids.colocated("brand", f"command-{n}", claim, 4)
-        assert partition_of(f"brand:{brand_id}", 4) == partition_of(claim, 4)
-        assert brand_id == new_ids.colocated("brand", f"command-{n}", claim, 4)
+def test_a_repeated_command_names_the_same_new_brand() -> None:
+    ids = {new_ids.derived("brand", f"command-{n}") for n in range(20)}
+    assert len(ids) == 20
+    assert new_ids.derived("brand", "command-1") == new_ids.derived("brand", "command-1")
 
 
 def test_moderator_roles_match_any_brand_only_with_one_named() -> None:
