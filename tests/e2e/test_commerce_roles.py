@@ -105,3 +105,18 @@ async def test_super_admin_is_granted_and_revoked_on_its_own_singleton(
     )
     on_public = await send(web, root, "AssignRole", {"user_id": user.user_id, "role": "courier"})
     assert on_public.json()["error"]["code"] == "unknown_command"
+
+
+async def test_nobody_revokes_the_last_super_admin(
+    web: httpx.AsyncClient, admin: httpx.AsyncClient, stack: Stack
+) -> None:
+    root = await admin_actor(web, stack)
+    async with recorder(stack, root) as as_admin:
+        response = await send(
+            admin, root, "RevokeRole", {"user_id": root.user_id, "role": "super_admin"}
+        )
+        result = await as_admin.result_of(response)
+    assert result["status"] == "rejected"
+    assert result["error"]["code"] == "last_super_admin"
+    me = await web.get("/users/me", headers={"authorization": f"Bearer {root.token}"})
+    assert "super_admin" in me.json()["user"]["roles"]
