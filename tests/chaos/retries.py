@@ -92,7 +92,7 @@ async def _check_retried(cluster: Cluster, commands: list[Sent]) -> list[str]:
                     f"the 4th succeeded at +{done - times[0]} ms"
                 )
     note(
-        "(backoff: full jitter under 50, 100, 200 ms ceilings, then up to 500 ms until arq "
+        "(backoff: full jitter under 50, 100, 200 ms ceilings, then up to 100 ms until arq "
         "polls for the deferred retry job)"
     )
     return problems

@@ -129,7 +129,7 @@ async def redis_restart(cluster: Cluster, sizes: Sizes) -> Figures:
         cluster.kill_redis()
         down_at = loop.time()
         # The outage lasts long enough for every process to run into it (arq polls every
-        # 0.5 s, the relay blocks 0.2 s per read): a chosen duration, not a wait for an event.
+        # 0.1 s, the relay blocks 0.2 s per read): a chosen duration, not a wait for an event.
         await asyncio.sleep(OUTAGE_SECONDS)
         await reached(refusing, 30, "the gateway never refused a request with Redis down")
         await cluster.restart_redis()
