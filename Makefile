@@ -9,7 +9,7 @@ REDIS_SERVER ?=
 # A second server (Redis 7) for tests/infra after the main run; skipped where it is not installed.
 REDIS7 ?= /usr/bin/redis-server
 
-.PHONY: install run test chaos lint format clean
+.PHONY: install run test chaos bench lint format clean
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -47,6 +47,11 @@ test: lint
 # The fault suite in full (about two minutes): kills workers, Redis and the relay under load.
 chaos: install
 	$(BIN)/python -m tests.chaos.run
+
+# Throughput beside the raw Redis ceilings and arq (about 5 minutes on 2 cores; QUICK=1: 5,000
+# messages). Writes bench/results.json; see README, Performance.
+bench: install
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .tools .data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,352 @@
+"""`make bench`: one embedded Redis, the same ~200-byte payloads, each figure the median of 3.
+
+`python -m bench.run [--quick] [--reps N]`
+
+The load (pre-appended messages, commands and jobs) is written by this process; each consumer
+runs in a process of its own (`bench.ceiling`, `bench.arq_peer`, `bench.sluice_worker`), bounded
+in time. Every run checks its work: nothing left pending, one settlement per message, and for
+Sluice every command `succeeded` with exactly its events. Results: a table on stdout and
+`bench/results.json`.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+
+from bench.common import (
+    CHILD_TIMEOUT_SECONDS,
+    CONSUMER_GROUP,
+    Timing,
+    parse_report,
+    payload,
+)
+from events.commands import ChangeDisplayName
+from infra import keys
+from infra.command_log import envelope_for, submit_call
+from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.identity import registration
+from infra.scripts import SUBMIT
+from infra.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).with_name("results.json")
+PARTITIONS = 4
+APPENDFSYNC = "everysec"
+CHUNK = 1000  # appends per pipeline while loading
+
+
+@dataclass
+class Row:
+    name: str
+    unit: str
+    reps: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.reps)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "median": round(self.median, 1),
+            "min": round(min(self.reps), 1),
+            "max": round(max(self.reps), 1),
+            "reps": [round(r, 1) for r in self.reps],
+        }
+
+
+class CheckFailed(RuntimeError):
+    """A run did not do exactly its work: its figure would be meaningless."""
+
+
+def child(module: str, *args: str) -> Timing:
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise CheckFailed(f"{module} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return parse_report(done.stdout)
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise CheckFailed(message)
+
+
+async def pending(redis: Redis, stream: str, group: str) -> int:
+    info: dict[str, Any] = await redis.xpending(stream, group)
+    return int(info["pending"])
+
+
+# --- 1. raw ceilings --------------------------------------------------------------------------
+
+
+async def raw_ceiling(redis: Redis, url: str, n: int, mode: str) -> float:
+    await redis.flushall()
+    stream = "bench:raw"
+    await redis.xgroup_create(stream, CONSUMER_GROUP, id="0", mkstream=True)
+    for start in range(0, n, CHUNK):
+        async with redis.pipeline(transaction=False) as pipe:
+            for i in range(start, min(n, start + CHUNK)):
+                pipe.xadd(stream, {"e": payload(i)})
+            await pipe.execute()
+    timing = child("bench.ceiling", url, stream, mode)
+    check(timing.processed == n, f"ceiling {mode}: processed {timing.processed} of {n}")
+    check(await pending(redis, stream, CONSUMER_GROUP) == 0, f"ceiling {mode}: entries pending")
+    if mode == "commit":
+        events = await redis.xlen(f"{stream}:events")
+        check(events == n, f"ceiling commit: {events} events for {n} messages")
+    return timing.rate
+
+
+# --- 2. arq -----------------------------------------------------------------------------------
+
+
+async def arq_noop(redis: Redis, port: int, n: int) -> float:
+    await redis.flushall()
+    arq = ArqRedis.from_url(f"redis://127.0.0.1:{port}/0")
+    try:
+        for start in range(0, n, CHUNK):
+            await asyncio.gather(
+                *(
+                    arq.enqueue_job("noop", payload(i).decode())
+                    for i in range(start, min(n, start + CHUNK))
+                )
+            )
+    finally:
+        await arq.aclose()
+    timing = child("bench.arq_peer", "127.0.0.1", str(port))
+    check(timing.processed == n, f"arq: {timing.processed} jobs completed of {n}")
+    check(timing.detail.get("failed", 0) == 0, f"arq: {timing.detail['failed']} jobs failed")
+    return timing.rate
+
+
+# --- 3. the Sluice worker ---------------------------------------------------------------------
+
+
+def pad_to(text: str, size: int) -> str:
+    return text + "x" * max(0, size - len(text))
+
+
+async def append_commands(redis: Redis, settings: Settings, calls: list[Any]) -> None:
+    await SUBMIT.ensure_loaded(redis)
+    for start in range(0, len(calls), CHUNK):
+        async with redis.pipeline(transaction=False) as pipe:
+            for call_keys, call_args in calls[start : start + CHUNK]:
+                SUBMIT.queue(pipe, call_keys, call_args)
+            appended = await pipe.execute()
+        check(all(appended), "a command was not appended")
+
+
+async def check_settled(
+    redis: Redis, settings: Settings, commands: list[tuple[int, str]], events_total: int
+) -> None:
+    """Every command `succeeded`, every event log holds exactly the events expected, and no
+    command entry is left pending."""
+    for start in range(0, len(commands), CHUNK):
+        async with redis.pipeline(transaction=False) as pipe:
+            for partition, command_id in commands[start : start + CHUNK]:
+                pipe.hget(keys.command_status(partition, command_id), "status")
+            statuses = await pipe.execute()
+        wrong = [s for s in statuses if s != b"succeeded"]
+        check(not wrong, f"sluice: {len(wrong)} commands not succeeded, e.g. {wrong[:3]}")
+    logged = 0
+    for p in range(settings.partitions):
+        logged += await redis.xlen(keys.events(p))
+        check(await pending(redis, keys.commands(p), keys.WORKERS_GROUP) == 0, "sluice: pending")
+    check(logged == events_total, f"sluice: {logged} events logged, {events_total} expected")
+
+
+async def sluice_worker(redis: Redis, url: str, n: int) -> tuple[float, float]:
+    """RegisterUser (fake hash) for n new users, then ChangeDisplayName once for each of them:
+    the first run also registers the users the second one needs. Commands per second, each."""
+    await redis.flushall()
+    settings = Settings(redis_url=url, partitions=PARTITIONS)
+    users: list[tuple[str, str]] = []  # (user id, aggregate id)
+    calls: list[Any] = []
+    ids: list[tuple[int, str]] = []
+    for i in range(n):
+        email = f"user{i}@bench.example"
+        command, aggregate = registration(
+            email=email,
+            password_hash="",
+            display_name=None,
+            partitions=settings.partitions,
+            seed=email,
+        )
+        # A stand-in for an argon2id hash of about the real length, padding to ~200 bytes.
+        size = len(command.password_hash) + 200 - len(_encoded(command))
+        command = _with_hash(command, pad_to("$argon2id$v=19$m=65536,t=3,p=4$fake$", size))
+        env = envelope_for(settings=settings, command=command, aggregate_id=aggregate)
+        users.append((command.user_id, aggregate))
+        calls.append(submit_call(settings, env))
+        ids.append((env.partition, env.command_id))
+    await append_commands(redis, settings, calls)
+    deadline = str(CHILD_TIMEOUT_SECONDS - 30)
+    register = child("bench.sluice_worker", url, str(PARTITIONS), deadline)
+    check(register.processed == n, f"RegisterUser: {register.processed} read of {n}")
+    await check_settled(redis, settings, ids, 2 * n)  # UserRegistered, UserPasswordSet
+
+    calls, ids = [], []
+    for i, (user_id, aggregate) in enumerate(users):
+        rename = ChangeDisplayName(user_id=user_id, display_name=pad_to(f"renamed-{i}-", 100))
+        env = envelope_for(settings=settings, command=rename, aggregate_id=aggregate, actor=user_id)
+        calls.append(submit_call(settings, env))
+        ids.append((env.partition, env.command_id))
+    await append_commands(redis, settings, calls)
+    trivial = child("bench.sluice_worker", url, str(PARTITIONS), deadline)
+    check(trivial.processed == n, f"ChangeDisplayName: {trivial.processed} read of {n}")
+    await check_settled(redis, settings, ids, 3 * n)  # + DisplayNameChanged
+    return register.rate, trivial.rate
+
+
+def _encoded(command: Any) -> bytes:
+    from events.codec import encoder
+
+    return encoder.encode(command)
+
+
+def _with_hash(command: Any, password_hash: str) -> Any:
+    import msgspec
+
+    return msgspec.structs.replace(command, password_hash=password_hash)
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+async def versions(redis: Redis) -> dict[str, str]:
+    info: dict[str, Any] = await redis.info("server")
+    return {
+        "python": platform.python_version(),
+        "redis_server": str(info["redis_version"]),
+        "redis_py": version("redis"),
+        "hiredis": version("hiredis"),
+        "arq": version("arq"),
+        "msgspec": version("msgspec"),
+    }
+
+
+async def measure(n: int, reps: int, port: int) -> dict[str, Any]:
+    url = f"redis://127.0.0.1:{port}/0"
+    redis: Redis = Redis.from_url(url)
+    rows = {
+        "transport": Row("1a raw transport: XREADGROUP 100 + XACK, pipelined", "msgs/s"),
+        "commit": Row("1b raw commit: + Lua XADD/SET/XACK per message, pipelined", "msgs/s"),
+        "arq": Row("2 arq 0.28 no-op jobs, 1 worker (burst, poll 0.01, max_jobs 100)", "jobs/s"),
+        "trivial": Row("3 Sluice ChangeDisplayName, 1 worker process", "cmds/s"),
+        "register": Row("3 Sluice RegisterUser (fake hash, email claim), 1 worker", "cmds/s"),
+    }
+    try:
+        found = await versions(redis)
+        for rep in range(reps):
+            print(f"repetition {rep + 1}/{reps} ({n} messages each)", file=sys.stderr)
+            for mode in ("transport", "commit"):
+                rows[mode].reps.append(await raw_ceiling(redis, url, n, mode))
+            rows["arq"].reps.append(await arq_noop(redis, port, n))
+            register, trivial = await sluice_worker(redis, url, n)
+            rows["register"].reps.append(register)
+            rows["trivial"].reps.append(trivial)
+            for row in rows.values():
+                print(f"  {row.name}: {row.reps[-1]:,.0f} {row.unit}", file=sys.stderr)
+    finally:
+        await redis.aclose()
+    commit, arq = rows["commit"].median, rows["arq"].median
+    ratios = {
+        f"{name}_to_1b": round(rows[name].median / commit, 3) for name in ("trivial", "register")
+    } | {f"{name}_to_arq": round(rows[name].median / arq, 2) for name in ("trivial", "register")}
+    return {
+        "versions": found,
+        "rows": [row.as_json() for row in rows.values()],
+        "ratios": ratios,
+    }
+
+
+NOT_MEASURED = [
+    "2 taskiq-redis RedisStreamBroker (not installed)",
+    "2 FastStream Redis Streams subscriber (not installed)",
+    "3 Sluice with 2 worker processes",
+    "4 gateway POST /command (appendfsync always and everysec)",
+    "5 end to end HTTP 202 -> WebSocket result",
+    "6 WebSocket fan-out",
+    "7 growth at 4x and 16x",
+]
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [
+        f"| benchmark ({result['messages']:,} messages, median of {result['repetitions']}) "
+        "| median | min | max | unit |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for row in result["rows"]:
+        lines.append(
+            f"| {row['name']} | {row['median']:,.0f} | {row['min']:,.0f} | {row['max']:,.0f} "
+            f"| {row['unit']} |"
+        )
+    for name in NOT_MEASURED:
+        lines.append(f"| {name} | not measured yet | | | |")
+    r = result["ratios"]
+    lines.append("")
+    lines.append(
+        f"Sluice / ceiling 1b: ChangeDisplayName {r['trivial_to_1b']:.1%}, "
+        f"RegisterUser {r['register_to_1b']:.1%}. Sluice / arq: ChangeDisplayName "
+        f"{r['trivial_to_arq']:.2f}x, RegisterUser {r['register_to_arq']:.2f}x."
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="5,000 messages instead of 50,000")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("-n", type=int, default=None, help="messages per benchmark")
+    args = parser.parse_args()
+    n = args.n or (5_000 if args.quick else 50_000)
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="sluice-bench-") as data:
+        server = EmbeddedRedis(Path(data), free_port(), appendfsync=APPENDFSYNC).start()
+        try:
+            measured = asyncio.run(measure(n, args.reps, server.port))
+        finally:
+            server.stop()
+    result: dict[str, Any] = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "quick": args.quick,
+        "messages": n,
+        "repetitions": args.reps,
+        "payload_bytes": 200,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "redis": {"appendonly": "yes", "appendfsync": APPENDFSYNC, "bind": "127.0.0.1"},
+        **measured,
+        "not_measured_yet": NOT_MEASURED,
+        "duration_seconds": round(time.time() - started, 1),
+    }
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)} in {result['duration_seconds']} s")
+
+
+if __name__ == "__main__":
+    main()
