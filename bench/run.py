@@ -247,7 +247,7 @@ async def versions(redis: Redis) -> dict[str, str]:
     }
 
 
-async def measure(n: int, reps: int, port: int) -> dict[str, Any]:
+async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict[str, Any]:
     url = f"redis://127.0.0.1:{port}/0"
     redis: Redis = Redis.from_url(url)
     rows = {
@@ -261,16 +261,26 @@ async def measure(n: int, reps: int, port: int) -> dict[str, Any]:
         found = await versions(redis)
         for rep in range(reps):
             print(f"repetition {rep + 1}/{reps} ({n} messages each)", file=sys.stderr)
-            for mode in ("transport", "commit"):
-                rows[mode].reps.append(await raw_ceiling(redis, url, n, mode))
-            rows["arq"].reps.append(await arq_noop(redis, port, n))
-            register, trivial = await sluice_worker(redis, url, n)
-            rows["register"].reps.append(register)
-            rows["trivial"].reps.append(trivial)
+            if only in (None, "ceiling"):
+                for mode in ("transport", "commit"):
+                    rows[mode].reps.append(await raw_ceiling(redis, url, n, mode))
+            if only is None:
+                rows["arq"].reps.append(await arq_noop(redis, port, n))
+            if only in (None, "sluice"):
+                register, trivial = await sluice_worker(redis, url, n)
+                rows["register"].reps.append(register)
+                rows["trivial"].reps.append(trivial)
             for row in rows.values():
-                print(f"  {row.name}: {row.reps[-1]:,.0f} {row.unit}", file=sys.stderr)
+                if row.reps:
+                    print(f"  {row.name}: {row.reps[-1]:,.0f} {row.unit}", file=sys.stderr)
     finally:
         await redis.aclose()
+    if only is not None:  # a partial run: the rows it measured, no ratios
+        return {
+            "versions": found,
+            "rows": [row.as_json() for row in rows.values() if row.reps],
+            "ratios": {},
+        }
     commit, arq = rows["commit"].median, rows["arq"].median
     ratios = {
         f"{name}_to_1b": round(rows[name].median / commit, 3) for name in ("trivial", "register")
@@ -307,6 +317,8 @@ def table(result: dict[str, Any]) -> str:
     for name in NOT_MEASURED:
         lines.append(f"| {name} | not measured yet | | | |")
     r = result["ratios"]
+    if not r:
+        return "\n".join(lines)
     lines.append("")
     lines.append(
         f"Sluice / ceiling 1b: ChangeDisplayName {r['trivial_to_1b']:.1%}, "
@@ -321,13 +333,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5,000 messages instead of 50,000")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("-n", type=int, default=None, help="messages per benchmark")
+    parser.add_argument(
+        "--only",
+        choices=("sluice", "ceiling"),
+        default=None,
+        help="run only these rows (printed, not written to bench/results.json)",
+    )
     args = parser.parse_args()
     n = args.n or (5_000 if args.quick else 50_000)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="sluice-bench-") as data:
         server = EmbeddedRedis(Path(data), free_port(), appendfsync=APPENDFSYNC).start()
         try:
-            measured = asyncio.run(measure(n, args.reps, server.port))
+            measured = asyncio.run(measure(n, args.reps, server.port, args.only))
         finally:
             server.stop()
     result: dict[str, Any] = {
@@ -343,8 +361,11 @@ def main() -> None:
         "not_measured_yet": NOT_MEASURED,
         "duration_seconds": round(time.time() - started, 1),
     }
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
+    if args.only is not None:
+        print(f"\n--only {args.only}: not written to {RESULTS.relative_to(ROOT)}")
+        return
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwritten to {RESULTS.relative_to(ROOT)} in {result['duration_seconds']} s")
 
 

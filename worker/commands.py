@@ -15,9 +15,10 @@ import msgspec
 from domain.aggregate import AggregateRules, Context, State, replay
 from domain.errors import DomainError, TransientError
 from domain.registry import AGGREGATES, COMMAND_AGGREGATE, aggregate_type
-from events.codec import decode_command, decode_event, envelope_decoder, event_data, event_name
+from events.codec import decode_command, decode_event, encoder, envelope_decoder, event_name
 from events.commands import Command
 from events.envelope import AttemptError, Envelope, ErrorInfo, EventRecord, PublicEvent, Result
+from events.events import Event
 from infra import keys, scripts
 from infra.command_log import now_ms
 from infra.dead_letters import queue_dead_letter
@@ -55,6 +56,15 @@ class Loaded:
     state: State
     version: int
     owners: dict[str, str | None] = field(default_factory=dict)
+    # Events decided in this batch but not yet evolved into `state`: folded in only when a later
+    # command of the batch acts on the same aggregate (most aggregates see one command).
+    unapplied: list[Event] = field(default_factory=list)
+
+    def current_state(self, rules: AggregateRules) -> State:
+        for event in self.unapplied:
+            self.state = rules.evolve(self.state, event)
+        self.unapplied.clear()
+        return self.state
 
 
 class CommandConsumer(StreamConsumer):
@@ -250,7 +260,7 @@ class CommandConsumer(StreamConsumer):
                 owners=current.owners,
                 now=now_ms(),
             )
-            events = item.rules.decide(current.state, item.command, context)
+            events = item.rules.decide(current.current_state(item.rules), item.command, context)
         except DomainError as error:
             # Checked against the version too: a rejection is only as good as the state it saw.
             return Commit(
@@ -268,11 +278,13 @@ class CommandConsumer(StreamConsumer):
             return attempt_error(env, "handler_error", error)
         claims = dict(item.rules.claims(item.command)) if events else {}
         occurred = now_ms()
+        # Each event is encoded once: the same JSON goes into its record and into the result.
+        encoded = [msgspec.Raw(encoder.encode(event)) for event in events]
         records = [
             EventRecord(
                 event=event_name(event),
                 version=type(event).version,
-                data=msgspec.Raw(msgspec.json.encode(event)),
+                data=data,
                 aggregate_id=env.aggregate_id,
                 aggregate_version=current.version + i + 1,
                 command_id=env.command_id,
@@ -281,10 +293,12 @@ class CommandConsumer(StreamConsumer):
                 actor=env.actor,
                 occurred_at=occurred,
             )
-            for i, event in enumerate(events)
+            for i, (event, data) in enumerate(zip(events, encoded, strict=True))
         ]
         public = [
-            PublicEvent(event=event_name(e), data=event_data(e)) for e in events if not e.private
+            PublicEvent(event=event_name(e), data=data)
+            for e, data in zip(events, encoded, strict=True)
+            if not e.private
         ]
         commit = Commit(
             envelope=env,
@@ -295,8 +309,7 @@ class CommandConsumer(StreamConsumer):
             claims=claims,
         )
         # Later commands of this batch on the same aggregate see this one's effects.
-        for event in events:
-            current.state = item.rules.evolve(current.state, event)
+        current.unapplied.extend(events)
         current.version += len(events)
         current.owners.update(claims)
         return commit
