@@ -1,1 +1,1 @@
-"""`make bench`: Sluice's throughput beside the raw Redis ceilings and its peers (issue 7)."""
+"""`make bench`: Sluice's throughput beside the raw Redis ceilings and its peers."""
