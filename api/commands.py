@@ -11,11 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.auth import Principal, authenticate
-from api.command_spec import Call, CommandSpec, holds_one_of
+from api.command_spec import Call, CommandSpec, Payload, holds_one_of
 from api.http import ApiError, ok, read_json_body
 from api.state import AppState, state_of
 from events.aggregate_ids import aggregate_id_of
-from events.requests import Request as Payload
 from infra import keys
 from infra.command_log import envelope_for, find_status
 from infra.errors import translated

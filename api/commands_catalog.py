@@ -7,7 +7,16 @@ domain checks the brand on the aggregate's own record (a moderator edits only th
 from typing import Any
 
 from api import new_ids
-from api.command_spec import ADMINS, MODERATORS, SIGNED_IN, Call, CommandSpec, NewId, invalid
+from api.command_spec import (
+    ADMINS,
+    MODERATORS,
+    SIGNED_IN,
+    Call,
+    CommandSpec,
+    NewId,
+    as_sent,
+    invalid,
+)
 from events.commands import (
     AcceptModeratorInvite,
     Command,
@@ -22,15 +31,10 @@ from events.commands import (
     UpdateProduct,
 )
 from events.requests import (
-    AcceptModeratorInviteRequest,
     CreateBrandRequest,
     CreateProductRequest,
-    DeleteBrandRequest,
-    InviteModeratorRequest,
     ProductRequest,
     RestockVariantRequest,
-    UpdateBrandRequest,
-    UpdateProductRequest,
 )
 from infra.catalog_views import get_brand, sku_product
 from infra.read_models import get_user
@@ -62,26 +66,11 @@ async def build_create_brand(call: Call) -> Command:
     return CreateBrand(brand_id=call.new_id, name=request.name, description=request.description)
 
 
-async def build_update_brand(call: Call) -> Command:
-    request = call.payload(UpdateBrandRequest)
-    return UpdateBrand(
-        brand_id=request.brand_id, name=request.name, description=request.description
-    )
-
-
-async def build_delete_brand(call: Call) -> Command:
-    return DeleteBrand(brand_id=call.payload(DeleteBrandRequest).brand_id)
-
-
 async def build_invite_moderator(call: Call) -> Command:
-    request = call.payload(InviteModeratorRequest)
-    if await get_user(call.state.redis, request.invitee_user_id) is None:
-        raise invalid(f"no user {request.invitee_user_id}", "$.payload.invitee_user_id")
-    return InviteModerator(brand_id=request.brand_id, invitee_user_id=request.invitee_user_id)
-
-
-async def build_accept_invite(call: Call) -> Command:
-    return AcceptModeratorInvite(brand_id=call.payload(AcceptModeratorInviteRequest).brand_id)
+    command = call.payload(InviteModerator)
+    if await get_user(call.state.redis, command.invitee_user_id) is None:
+        raise invalid(f"no user {command.invitee_user_id}", "$.payload.invitee_user_id")
+    return command
 
 
 async def build_create_product(call: Call) -> Command:
@@ -95,16 +84,6 @@ async def build_create_product(call: Call) -> Command:
         description=request.description,
         price=request.price,
         variants=request.variants,
-    )
-
-
-async def build_update_product(call: Call) -> Command:
-    request = call.payload(UpdateProductRequest)
-    return UpdateProduct(
-        product_id=request.product_id,
-        name=request.name,
-        description=request.description,
-        price=request.price,
     )
 
 
@@ -138,14 +117,10 @@ SPECS = (
         admin_only=True,
         new_id=NewId("brand_id", new_brand_id),
     ),
-    CommandSpec("UpdateBrand", UpdateBrandRequest, build_update_brand, roles=MODERATORS),
-    CommandSpec(
-        "DeleteBrand", DeleteBrandRequest, build_delete_brand, roles=ADMINS, admin_only=True
-    ),
-    CommandSpec("InviteModerator", InviteModeratorRequest, build_invite_moderator, MODERATORS),
-    CommandSpec(
-        "AcceptModeratorInvite", AcceptModeratorInviteRequest, build_accept_invite, SIGNED_IN
-    ),
+    CommandSpec("UpdateBrand", UpdateBrand, as_sent, roles=MODERATORS),
+    CommandSpec("DeleteBrand", DeleteBrand, as_sent, roles=ADMINS, admin_only=True),
+    CommandSpec("InviteModerator", InviteModerator, build_invite_moderator, MODERATORS),
+    CommandSpec("AcceptModeratorInvite", AcceptModeratorInvite, as_sent, SIGNED_IN),
     CommandSpec(
         "CreateProduct",
         CreateProductRequest,
@@ -153,7 +128,7 @@ SPECS = (
         roles=MODERATORS,
         new_id=NewId("product_id", new_product_id),
     ),
-    CommandSpec("UpdateProduct", UpdateProductRequest, build_update_product, MODERATORS),
+    CommandSpec("UpdateProduct", UpdateProduct, as_sent, MODERATORS),
     CommandSpec("PublishProduct", ProductRequest, build_publish_product, MODERATORS),
     CommandSpec("UnpublishProduct", ProductRequest, build_unpublish_product, MODERATORS),
     CommandSpec("RestockVariant", RestockVariantRequest, build_restock_variant, MODERATORS),

@@ -16,6 +16,7 @@ from api.command_spec import (
     Call,
     CommandSpec,
     NewId,
+    as_sent,
     invalid,
 )
 from api.order_pricing import Wanted, check_line, priced, published_products
@@ -35,12 +36,9 @@ from events.commands import (
 )
 from events.requests import (
     AddToCartRequest,
-    AssignCourierRequest,
-    CancelOrderRequest,
     MarkNotificationReadRequest,
     OrderRequest,
     PlaceOrderRequest,
-    RejectOrderRequest,
     RemoveFromCartRequest,
     Request,
 )
@@ -96,16 +94,6 @@ async def build_place_order(call: Call) -> Command:
     )
 
 
-async def build_cancel_order(call: Call) -> Command:
-    request = call.payload(CancelOrderRequest)
-    return CancelOrder(order_id=request.order_id, reason=request.reason)
-
-
-async def build_reject_order(call: Call) -> Command:
-    request = call.payload(RejectOrderRequest)
-    return RejectOrder(order_id=request.order_id, reason=request.reason)
-
-
 async def build_start_picking(call: Call) -> Command:
     return StartPicking(order_id=call.payload(OrderRequest).order_id)
 
@@ -115,12 +103,12 @@ async def build_complete_picking(call: Call) -> Command:
 
 
 async def build_assign_courier(call: Call) -> Command:
-    request = call.payload(AssignCourierRequest)
+    command = call.payload(AssignCourier)
     # The order records any id it is given: that it names a courier is checked here.
-    courier = await get_user(call.state.redis, request.courier_id)
+    courier = await get_user(call.state.redis, command.courier_id)
     if courier is None or COURIER not in courier.roles:
-        raise invalid(f"no courier {request.courier_id}", "$.payload.courier_id")
-    return AssignCourier(order_id=request.order_id, courier_id=request.courier_id)
+        raise invalid(f"no courier {command.courier_id}", "$.payload.courier_id")
+    return command
 
 
 async def build_pick_up_order(call: Call) -> Command:
@@ -142,7 +130,7 @@ async def build_mark_notification_read(call: Call) -> Command:
     return MarkNotificationRead(user_id=call.actor, notification_id=request.notification_id)
 
 
-def _admin(name: str, request: type[Request], build: Builder) -> CommandSpec:
+def _admin(name: str, request: type[Request] | type[Command], build: Builder) -> CommandSpec:
     return CommandSpec(name, request, build, roles=ADMINS, admin_only=True)
 
 
@@ -157,11 +145,11 @@ SPECS = (
         new_id=NewId("order_id", new_order_id),
     ),
     # A customer cancels their own order; an admin any order (the domain tells them apart).
-    CommandSpec("CancelOrder", CancelOrderRequest, build_cancel_order, CUSTOMERS),
-    _admin("RejectOrder", RejectOrderRequest, build_reject_order),
+    CommandSpec("CancelOrder", CancelOrder, as_sent, CUSTOMERS),
+    _admin("RejectOrder", RejectOrder, as_sent),
     _admin("StartPicking", OrderRequest, build_start_picking),
     _admin("CompletePicking", OrderRequest, build_complete_picking),
-    _admin("AssignCourier", AssignCourierRequest, build_assign_courier),
+    _admin("AssignCourier", AssignCourier, build_assign_courier),
     CommandSpec("PickUpOrder", OrderRequest, build_pick_up_order, COURIERS),
     CommandSpec("DeliverOrder", OrderRequest, build_deliver_order, COURIERS),
     CommandSpec(

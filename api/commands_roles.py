@@ -17,7 +17,6 @@ from api.command_spec import (
     invalid,
 )
 from events.commands import AssignRole, Command, GrantSuperAdmin, RevokeRole, RevokeSuperAdmin
-from events.requests import AssignRoleRequest, RevokeRoleRequest
 
 KNOWN_ROLES = frozenset({CUSTOMER, COURIER, ADMIN, SUPER_ADMIN})
 
@@ -36,20 +35,20 @@ def _checked_role(role: str) -> str:
 
 
 async def build_assign_role(call: Call) -> Command:
-    request = call.payload(AssignRoleRequest)
+    request = call.payload(AssignRole)
     if _checked_role(request.role) == SUPER_ADMIN:
         return GrantSuperAdmin(user_id=request.user_id)
-    return AssignRole(user_id=request.user_id, role=request.role)
+    return request
 
 
 async def build_revoke_role(call: Call) -> Command:
-    request = call.payload(RevokeRoleRequest)
+    request = call.payload(RevokeRole)
     if _checked_role(request.role) == SUPER_ADMIN:
         return RevokeSuperAdmin(user_id=request.user_id)
-    return RevokeRole(user_id=request.user_id, role=request.role)
+    return request
 
 
 SPECS = (
-    CommandSpec("AssignRole", AssignRoleRequest, build_assign_role, roles=ADMINS, admin_only=True),
-    CommandSpec("RevokeRole", RevokeRoleRequest, build_revoke_role, roles=ADMINS, admin_only=True),
+    CommandSpec("AssignRole", AssignRole, build_assign_role, roles=ADMINS, admin_only=True),
+    CommandSpec("RevokeRole", RevokeRole, build_revoke_role, roles=ADMINS, admin_only=True),
 )

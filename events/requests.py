@@ -1,5 +1,8 @@
 """What clients may put in a request body, per command and per auth route.
 
+Only commands whose client shape differs from the stored one (ids or prices the gateway
+stamps, secrets it hashes) have a request here; the others are sent as the command itself.
+
 Requests reject unknown fields and bound every string; the gateway turns a request into the
 stored command (hashing secrets, choosing ids) before anything is appended.
 """
@@ -18,8 +21,6 @@ from events.types import (
     Password,
     ProductName,
     Quantity,
-    Reason,
-    Role,
     Sku,
     StockLevel,
 )
@@ -49,42 +50,9 @@ class LoginRequest(Request, frozen=True, kw_only=True):
 # and a SKU's product and brand are stamped by the gateway, never taken from the client.
 
 
-class AssignRoleRequest(Request, frozen=True, kw_only=True):
-    """Becomes `GrantSuperAdmin` on `roles:super_admins` when the role is `super_admin`."""
-
-    user_id: Identifier
-    role: Role
-
-
-class RevokeRoleRequest(Request, frozen=True, kw_only=True):
-    """Becomes `RevokeSuperAdmin` on `roles:super_admins` when the role is `super_admin`."""
-
-    user_id: Identifier
-    role: Role
-
-
 class CreateBrandRequest(Request, frozen=True, kw_only=True):
     name: BrandName
     description: Description = ""
-
-
-class UpdateBrandRequest(Request, frozen=True, kw_only=True):
-    brand_id: Identifier
-    name: BrandName | None = None
-    description: Description | None = None
-
-
-class DeleteBrandRequest(Request, frozen=True, kw_only=True):
-    brand_id: Identifier
-
-
-class InviteModeratorRequest(Request, frozen=True, kw_only=True):
-    brand_id: Identifier
-    invitee_user_id: Identifier
-
-
-class AcceptModeratorInviteRequest(Request, frozen=True, kw_only=True):
-    brand_id: Identifier
 
 
 class CreateProductRequest(Request, frozen=True, kw_only=True):
@@ -93,13 +61,6 @@ class CreateProductRequest(Request, frozen=True, kw_only=True):
     description: Description = ""
     price: MoneyInput
     variants: Variants
-
-
-class UpdateProductRequest(Request, frozen=True, kw_only=True):
-    product_id: Identifier
-    name: ProductName | None = None
-    description: Description | None = None
-    price: MoneyInput | None = None
 
 
 class ProductRequest(Request, frozen=True, kw_only=True):
@@ -142,21 +103,6 @@ class OrderRequest(Request, frozen=True, kw_only=True):
     """`StartPicking`, `CompletePicking`, `PickUpOrder` and `DeliverOrder`."""
 
     order_id: Identifier
-
-
-class CancelOrderRequest(Request, frozen=True, kw_only=True):
-    order_id: Identifier
-    reason: Description = ""
-
-
-class RejectOrderRequest(Request, frozen=True, kw_only=True):
-    order_id: Identifier
-    reason: Reason
-
-
-class AssignCourierRequest(Request, frozen=True, kw_only=True):
-    order_id: Identifier
-    courier_id: Identifier
 
 
 class MarkNotificationReadRequest(Request, frozen=True, kw_only=True):
