@@ -39,7 +39,6 @@ SUBMIT = Script("submit")
 COMMIT = Script("commit")
 PUT_IF_NEWER = Script("put_if_newer")
 DEAD_LETTER = Script("dead_letter")
-PATCH_IF_NEWER = Script("patch_if_newer")
 REAPPEND = Script("reappend")
 REDRIVE = Script("redrive")
 COUNT_AFTER = Script("count_after")
@@ -50,7 +49,6 @@ ALL = (
     COMMIT,
     PUT_IF_NEWER,
     DEAD_LETTER,
-    PATCH_IF_NEWER,
     REAPPEND,
     REDRIVE,
     COUNT_AFTER,
