@@ -1,66 +1,18 @@
 """The `sluice` operator CLI: dead letters and stream health, read from Redis directly.
 
 Exit codes: 0 done, 1 failed (unknown id, not redrivable, refused), 2 Redis unreachable or
-misconfigured (click's usage errors are 2 as well).
+misconfigured (click's usage errors are 2 as well). Each command group beyond dead letters and
+streams lives in a `cli_<topic>` module of its own and is added at the end of this file.
 """
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import click
-from redis.asyncio import Redis
 
 from infra import operations
-from infra.errors import Unavailable
-from infra.redis import connect
-from infra.settings import Settings, SettingsError, get_settings
+from infra.settings import SettingsError, get_settings
 from worker import cli_tables as tables
-
-T = TypeVar("T")
-
-EXIT_FAILED = 1
-EXIT_UNREACHABLE = 2
-
-
-class Failure(click.ClickException):
-    """One line on stderr and an exit code; never a traceback."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"sluice: {self.message}", err=True)
-
-
-def run(ctx: click.Context, job: Callable[["Redis", Settings], Awaitable[T]]) -> T:
-    settings: Settings = ctx.obj
-
-    async def with_redis() -> T:
-        redis = connect(settings)
-        try:
-            return await job(redis, settings)
-        finally:
-            await redis.aclose()
-
-    try:
-        return asyncio.run(with_redis())
-    except Unavailable as error:
-        where = _where(settings.redis_url)
-        raise Failure(f"cannot reach Redis at {where}: {error}", EXIT_UNREACHABLE) from None
-    except (operations.DeadLetterNotFound, operations.NotRedrivable) as error:
-        raise Failure(str(error)) from None
-    except Exception as error:  # e.g. a key of the wrong type: still one line, not a traceback
-        raise Failure(f"{type(error).__name__}: {error}") from None
-
-
-def _where(url: str) -> str:
-    """Host, port and database only: a URL may carry a password."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or '?'}:{parts.port or 6379}{parts.path or ''}"
+from worker.cli_runner import EXIT_UNREACHABLE, Failure, run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -158,6 +110,9 @@ def streams(ctx: click.Context, as_json: bool) -> None:
     """Per partition: stream lengths, consumer groups, pending entries, lag, dead letters."""
     report = run(ctx, operations.stream_stats)
     click.echo(tables.as_json(report.to_json()) if as_json else tables.streams(report))
+
+
+# Command groups of their own modules.
 
 
 def main() -> None:
