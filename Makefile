@@ -16,7 +16,7 @@ $(CURDIR)/.tools/bin/uv:
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(BIN)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-groups --quiet
+	$(UV) sync --frozen --quiet
 	touch $@
 
 install: $(BIN)/.installed
@@ -51,6 +51,7 @@ chaos: install
 # Throughput beside the raw Redis ceilings and arq (about 5 minutes on 2 cores; QUICK=1: 5,000
 # messages). Writes bench/results.json; see README, Performance.
 bench: install
+	$(UV) sync --frozen --group bench --inexact --quiet
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick)
 
 clean:

@@ -141,6 +141,23 @@ async def arq_noop(redis: Redis, port: int, n: int) -> float:
     return timing.rate
 
 
+async def faststream_noop(redis: Redis, url: str, n: int) -> float:
+    """The same ~200-byte entries as the ceilings, through FastStream's group subscriber."""
+    await redis.flushall()
+    stream = "bench:faststream"
+    await redis.xgroup_create(stream, CONSUMER_GROUP, id="0", mkstream=True)
+    for start in range(0, n, CHUNK):
+        async with redis.pipeline(transaction=False) as pipe:
+            for i in range(start, min(n, start + CHUNK)):
+                pipe.xadd(stream, {"e": payload(i)})
+            await pipe.execute()
+    timing = child("bench.faststream_peer", url, stream, str(n))
+    check(timing.processed == n, f"faststream: {timing.processed} handled of {n}")
+    left = await pending(redis, stream, CONSUMER_GROUP)
+    check(left == 0, f"faststream: {left} entries left pending")
+    return timing.rate
+
+
 # --- 3. the Sluice worker ---------------------------------------------------------------------
 
 
@@ -243,6 +260,7 @@ async def versions(redis: Redis) -> dict[str, str]:
         "redis_py": version("redis"),
         "hiredis": version("hiredis"),
         "arq": version("arq"),
+        "faststream": version("faststream"),
         "msgspec": version("msgspec"),
     }
 
@@ -254,6 +272,7 @@ async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict
         "transport": Row("1a raw transport: XREADGROUP 100 + XACK, pipelined", "msgs/s"),
         "commit": Row("1b raw commit: + Lua XADD/SET/XACK per message, pipelined", "msgs/s"),
         "arq": Row("2 arq 0.28 no-op jobs, 1 worker (burst, poll 0.01, max_jobs 100)", "jobs/s"),
+        "faststream": Row("2 FastStream 0.7 Redis Streams group subscriber, no-op", "msgs/s"),
         "trivial": Row("3 Sluice ChangeDisplayName, 1 worker process", "cmds/s"),
         "register": Row("3 Sluice RegisterUser (fake hash, email claim), 1 worker", "cmds/s"),
     }
@@ -264,8 +283,9 @@ async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict
             if only in (None, "ceiling"):
                 for mode in ("transport", "commit"):
                     rows[mode].reps.append(await raw_ceiling(redis, url, n, mode))
-            if only is None:
+            if only in (None, "peers"):
                 rows["arq"].reps.append(await arq_noop(redis, port, n))
+                rows["faststream"].reps.append(await faststream_noop(redis, url, n))
             if only in (None, "sluice"):
                 register, trivial = await sluice_worker(redis, url, n)
                 rows["register"].reps.append(register)
@@ -282,9 +302,13 @@ async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict
             "ratios": {},
         }
     commit, arq = rows["commit"].median, rows["arq"].median
-    ratios = {
-        f"{name}_to_1b": round(rows[name].median / commit, 3) for name in ("trivial", "register")
-    } | {f"{name}_to_arq": round(rows[name].median / arq, 2) for name in ("trivial", "register")}
+    faststream = rows["faststream"].median
+    measured = ("trivial", "register")
+    ratios = (
+        {f"{name}_to_1b": round(rows[name].median / commit, 3) for name in measured}
+        | {f"{name}_to_arq": round(rows[name].median / arq, 2) for name in measured}
+        | {f"{name}_to_faststream": round(rows[name].median / faststream, 2) for name in measured}
+    )
     return {
         "versions": found,
         "rows": [row.as_json() for row in rows.values()],
@@ -293,8 +317,6 @@ async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict
 
 
 NOT_MEASURED = [
-    "2 taskiq-redis RedisStreamBroker (not installed)",
-    "2 FastStream Redis Streams subscriber (not installed)",
     "3 Sluice with 2 worker processes",
     "4 gateway POST /command (appendfsync always and everysec)",
     "5 end to end HTTP 202 -> WebSocket result",
@@ -323,7 +345,9 @@ def table(result: dict[str, Any]) -> str:
     lines.append(
         f"Sluice / ceiling 1b: ChangeDisplayName {r['trivial_to_1b']:.1%}, "
         f"RegisterUser {r['register_to_1b']:.1%}. Sluice / arq: ChangeDisplayName "
-        f"{r['trivial_to_arq']:.2f}x, RegisterUser {r['register_to_arq']:.2f}x."
+        f"{r['trivial_to_arq']:.2f}x, RegisterUser {r['register_to_arq']:.2f}x. Sluice / "
+        f"FastStream: ChangeDisplayName {r['trivial_to_faststream']:.2f}x, RegisterUser "
+        f"{r['register_to_faststream']:.2f}x."
     )
     return "\n".join(lines)
 
@@ -335,7 +359,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=None, help="messages per benchmark")
     parser.add_argument(
         "--only",
-        choices=("sluice", "ceiling"),
+        choices=("sluice", "ceiling", "peers"),
         default=None,
         help="run only these rows (printed, not written to bench/results.json)",
     )
