@@ -88,6 +88,30 @@ def child(module: str, *args: str) -> Timing:
     return parse_report(done.stdout)
 
 
+def children(module: str, runs: list[list[str]]) -> Timing:
+    """Several children of one module at once, timed as one: from the first one's start to the
+    last one's end, their counts summed."""
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in runs
+    ]
+    timings = []
+    for process in started:
+        stdout, stderr = process.communicate(timeout=CHILD_TIMEOUT_SECONDS)
+        if process.returncode != 0:
+            raise CheckFailed(f"{module} exited {process.returncode}:\n{stdout}\n{stderr}")
+        timings.append(parse_report(stdout))
+    first = min(t.detail["started_us"] for t in timings)
+    last = max(t.detail["finished_us"] for t in timings)
+    return Timing(sum(t.processed for t in timings), (last - first) / 1e6, {})
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise CheckFailed(message)
@@ -194,9 +218,16 @@ async def check_settled(
     check(logged == events_total, f"sluice: {logged} events logged, {events_total} expected")
 
 
-async def sluice_worker(redis: Redis, url: str, n: int) -> tuple[float, float]:
+def drain_commands(url: str, workers: int) -> Timing:
+    deadline = str(CHILD_TIMEOUT_SECONDS - 30)
+    runs = [[url, str(PARTITIONS), deadline, f"bench-worker-{i + 1}"] for i in range(workers)]
+    return children("bench.sluice_worker", runs)
+
+
+async def sluice_worker(redis: Redis, url: str, n: int, workers: int) -> tuple[float, float]:
     """RegisterUser (fake hash) for n new users, then ChangeDisplayName once for each of them:
-    the first run also registers the users the second one needs. Commands per second, each."""
+    the first run also registers the users the second one needs. Commands per second, each,
+    drained by `workers` processes at once."""
     await redis.flushall()
     settings = Settings(redis_url=url, partitions=PARTITIONS)
     users: list[tuple[str, str]] = []  # (user id, aggregate id)
@@ -219,8 +250,7 @@ async def sluice_worker(redis: Redis, url: str, n: int) -> tuple[float, float]:
         calls.append(submit_call(settings, env))
         ids.append((env.partition, env.command_id))
     await append_commands(redis, settings, calls)
-    deadline = str(CHILD_TIMEOUT_SECONDS - 30)
-    register = child("bench.sluice_worker", url, str(PARTITIONS), deadline)
+    register = drain_commands(url, workers)
     check(register.processed == n, f"RegisterUser: {register.processed} read of {n}")
     await check_settled(redis, settings, ids, 2 * n)  # UserRegistered, UserPasswordSet
 
@@ -231,7 +261,7 @@ async def sluice_worker(redis: Redis, url: str, n: int) -> tuple[float, float]:
         calls.append(submit_call(settings, env))
         ids.append((env.partition, env.command_id))
     await append_commands(redis, settings, calls)
-    trivial = child("bench.sluice_worker", url, str(PARTITIONS), deadline)
+    trivial = drain_commands(url, workers)
     check(trivial.processed == n, f"ChangeDisplayName: {trivial.processed} read of {n}")
     await check_settled(redis, settings, ids, 3 * n)  # + DisplayNameChanged
     return register.rate, trivial.rate
@@ -275,6 +305,8 @@ async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict
         "faststream": Row("2 FastStream 0.7 Redis Streams group subscriber, no-op", "msgs/s"),
         "trivial": Row("3 Sluice ChangeDisplayName, 1 worker process", "cmds/s"),
         "register": Row("3 Sluice RegisterUser (fake hash, email claim), 1 worker", "cmds/s"),
+        "trivial2": Row("3 Sluice ChangeDisplayName, 2 worker processes", "cmds/s"),
+        "register2": Row("3 Sluice RegisterUser, 2 worker processes", "cmds/s"),
     }
     try:
         found = await versions(redis)
@@ -287,9 +319,10 @@ async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict
                 rows["arq"].reps.append(await arq_noop(redis, port, n))
                 rows["faststream"].reps.append(await faststream_noop(redis, url, n))
             if only in (None, "sluice"):
-                register, trivial = await sluice_worker(redis, url, n)
-                rows["register"].reps.append(register)
-                rows["trivial"].reps.append(trivial)
+                for workers, suffix in ((1, ""), (2, "2")):
+                    register, trivial = await sluice_worker(redis, url, n, workers)
+                    rows[f"register{suffix}"].reps.append(register)
+                    rows[f"trivial{suffix}"].reps.append(trivial)
             for row in rows.values():
                 if row.reps:
                     print(f"  {row.name}: {row.reps[-1]:,.0f} {row.unit}", file=sys.stderr)
@@ -317,7 +350,6 @@ async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict
 
 
 NOT_MEASURED = [
-    "3 Sluice with 2 worker processes",
     "4 gateway POST /command (appendfsync always and everysec)",
     "5 end to end HTTP 202 -> WebSocket result",
     "6 WebSocket fan-out",
