@@ -7,6 +7,12 @@ runs in a process of its own (`bench.ceiling`, `bench.arq_peer`, `bench.sluice_w
 in time. Every run checks its work: nothing left pending, one settlement per message, and for
 Sluice every command `succeeded` with exactly its events. Results: a table on stdout and
 `bench/results.json`.
+
+The gateway (4) and end-to-end (5) rows run the Procfile's own processes (`bench.stack`), each
+section on a redis-server of its own with the appendfsync it names, the load coming from a
+process of its own (`bench.load_http`, closed loop; `bench.load_e2e`, open loop): every request
+must be answered 202, the command streams must grow by one entry per 202, and end to end every
+command must get exactly one `succeeded` result frame.
 """
 
 import argparse
@@ -27,6 +33,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
+from bench import bare_gateway
 from bench.common import (
     CHILD_TIMEOUT_SECONDS,
     CONSUMER_GROUP,
@@ -34,6 +41,7 @@ from bench.common import (
     parse_report,
     payload,
 )
+from bench.stack import running
 from events.commands import ChangeDisplayName
 from infra import keys
 from infra.command_log import envelope_for, submit_call
@@ -279,6 +287,133 @@ def _with_hash(command: Any, password_hash: str) -> Any:
     return msgspec.structs.replace(command, password_hash=password_hash)
 
 
+# --- 4. the gateway ---------------------------------------------------------------------------
+
+GATEWAY_FSYNC = ("always", "everysec")
+GATEWAY_CONCURRENCY = (1, 32, 128)
+GATEWAY_TARGETS = {
+    "sluice": "Sluice POST /command (ChangeDisplayName, signed in)",
+    "bare": "bare Starlette + msgspec, one XADD per request",
+    "coalesced": "bare, concurrent XADDs coalesced in one pipeline",
+}
+GATEWAY_SECONDS = 10.0  # each timed run at most (5 with --quick), -n requests at most
+GATEWAY_WARMUP = 200  # untimed requests before each timed run
+# The longest display name there is: the body is 160 bytes (plus a Bearer header for Sluice).
+GATEWAY_BODY = json.dumps(
+    {"command": "ChangeDisplayName", "payload": {"display_name": pad_to("gateway-", 100)}},
+    separators=(",", ":"),
+)
+
+
+async def appended(redis: Redis, streams: list[str]) -> int:
+    return sum([await redis.xlen(stream) for stream in streams])
+
+
+async def gateway_run(
+    redis: Redis,
+    streams: list[str],
+    port: int,
+    connections: int,
+    n: int,
+    seconds: float,
+    headers: list[str],
+    name: str,
+) -> Timing:
+    """One load_http run; the streams must grow by exactly one entry per 202."""
+    before = await appended(redis, streams)
+    args = ["--port", str(port), "--body", GATEWAY_BODY, "--connections", str(connections)]
+    args += ["--count", str(n), "--seconds", str(seconds), "--warmup", str(GATEWAY_WARMUP)]
+    for header in headers:
+        args += ["--header", header]
+    timing = child("bench.load_http", *args)  # exits non-zero on any answer but 202
+    entries = await appended(redis, streams) - before
+    accepted = timing.detail["accepted"]
+    check(accepted == timing.processed + GATEWAY_WARMUP, f"{name}: {accepted} answers 202")
+    check(entries == accepted, f"{name}: {entries} entries appended for {accepted} answers 202")
+    return timing
+
+
+async def gateway(n: int, seconds: float, appendfsync: str) -> dict[str, Timing]:
+    """Sluice's web process, then the bare gateway without and with coalescing, each at every
+    concurrency, on one redis-server. Keyed `target-appendfsync-connections`."""
+    timings: dict[str, Timing] = {}
+    with running(appendfsync) as stack:
+        redis: Redis = Redis.from_url(stack.redis.url)
+        try:
+            stack.start("worker")
+            stack.start("web")
+            account = stack.sign_up("gateway@bench.example")
+            stack.stop("worker")  # only the gateway is measured: nothing drains the streams
+            streams = [keys.commands(p) for p in range(Settings().partitions)]
+            auth = [f"Authorization: Bearer {account.token}"]
+            for c in GATEWAY_CONCURRENCY:
+                key = f"sluice-{appendfsync}-{c}"
+                port = stack.ports["web"]
+                timings[key] = await gateway_run(redis, streams, port, c, n, seconds, auth, key)
+            stack.stop("web")
+            port = free_port()
+            for target in ("bare", "coalesced"):
+                stack.start_bare_gateway(port, coalesce=target == "coalesced")
+                for c in GATEWAY_CONCURRENCY:
+                    key = f"{target}-{appendfsync}-{c}"
+                    stream = [bare_gateway.STREAM]
+                    timings[key] = await gateway_run(redis, stream, port, c, n, seconds, [], key)
+                stack.stop("bare")
+        finally:
+            await redis.aclose()
+    return timings
+
+
+# --- 5. end to end ----------------------------------------------------------------------------
+
+E2E_RATES = (250, 1000, 2500)
+E2E_SECONDS = 5.0  # sending at each rate (2 with --quick)
+E2E_P99_TARGET_US = 50_000
+
+
+async def end_to_end(seconds: float) -> dict[int, Timing]:
+    """Every Procfile process on one redis-server (appendfsync always); one signed-in user's
+    ChangeDisplayName commands at each rate in turn, results awaited on the relay."""
+    timings: dict[int, Timing] = {}
+    with running("always") as stack:
+        redis: Redis = Redis.from_url(stack.redis.url)
+        try:
+            for name in ("worker", "web", "admin", "relay"):
+                stack.start(name)
+            account = stack.sign_up("e2e@bench.example")
+            for rate in E2E_RATES:
+                timing = child(
+                    "bench.load_e2e",
+                    *("--web-port", str(stack.ports["web"])),
+                    *("--relay-port", str(stack.ports["relay"])),
+                    *("--token", account.token, "--user-id", account.user_id),
+                    *("--rate", str(rate), "--seconds", str(seconds)),
+                )  # exits non-zero on a missing, duplicate or failed result, or any non-202
+                sent = timing.detail["sent"]
+                check(timing.processed == sent, f"e2e {rate}/s: {timing.processed} of {sent}")
+                check(timing.detail["accepted"] == sent, f"e2e {rate}/s: not all answered 202")
+                d = timing.detail  # what limits a rate: the generator's own share is one part
+                print(
+                    f"  e2e {rate}/s: {d['connections']} connections, {d['waited_for_connection']} "
+                    f"waited for one, schedule lag p99 {d['lag_p99_us']:,} µs, generator CPU "
+                    f"{d['generator_cpu_ms'] / 1000:.1f} s in {timing.elapsed:.1f} s",
+                    file=sys.stderr,
+                )
+                for p in range(Settings().partitions):
+                    left = await pending(redis, keys.commands(p), keys.WORKERS_GROUP)
+                    check(left == 0, f"e2e {rate}/s: {left} commands left pending")
+                timings[rate] = timing
+        finally:
+            await redis.aclose()
+    return timings
+
+
+def highest_rate_within_target(timings: dict[int, Timing]) -> float:
+    """The highest rate whose p99 met the target; 0 when none did."""
+    met = [rate for rate, t in timings.items() if t.detail["p99_us"] <= E2E_P99_TARGET_US]
+    return float(max(met, default=0))
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -295,7 +430,9 @@ async def versions(redis: Redis) -> dict[str, str]:
     }
 
 
-async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict[str, Any]:
+async def measure(
+    n: int, reps: int, port: int, only: str | None = None, quick: bool = False
+) -> dict[str, Any]:
     url = f"redis://127.0.0.1:{port}/0"
     redis: Redis = Redis.from_url(url)
     rows = {
@@ -308,6 +445,25 @@ async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict
         "trivial2": Row("3 Sluice ChangeDisplayName, 2 worker processes", "cmds/s"),
         "register2": Row("3 Sluice RegisterUser, 2 worker processes", "cmds/s"),
     }
+    for target, label in GATEWAY_TARGETS.items():
+        for fsync in GATEWAY_FSYNC:
+            for c in GATEWAY_CONCURRENCY:
+                name = f"4 {label}, appendfsync {fsync}, {c} conn"
+                key = f"{target}-{fsync}-{c}"
+                rows[key] = Row(name, "req/s")
+                rows[f"{key}-p50"] = Row(f"{name}: p50", "µs")
+                rows[f"{key}-p99"] = Row(f"{name}: p99", "µs")
+    for rate in E2E_RATES:
+        name = f"5 end to end 202 -> WebSocket result, {rate} cmd/s offered"
+        rows[f"e2e-{rate}"] = Row(f"{name}: results", "cmds/s")
+        for q in ("p50", "p99", "p999"):
+            rows[f"e2e-{rate}-{q}"] = Row(f"{name}: {q.replace('p999', 'p99.9')}", "µs")
+        rows[f"e2e-{rate}-http_p99"] = Row(f"{name}: p99 of the 202 alone", "µs")
+    rows["e2e-best"] = Row(
+        f"5 end to end: highest of {', '.join(map(str, E2E_RATES))} cmd/s with p99 <= "
+        f"{E2E_P99_TARGET_US // 1000} ms",
+        "cmds/s",
+    )
     try:
         found = await versions(redis)
         for rep in range(reps):
@@ -323,6 +479,20 @@ async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict
                     register, trivial = await sluice_worker(redis, url, n, workers)
                     rows[f"register{suffix}"].reps.append(register)
                     rows[f"trivial{suffix}"].reps.append(trivial)
+            if only in (None, "gateway"):
+                seconds = 5.0 if quick else GATEWAY_SECONDS
+                for fsync in GATEWAY_FSYNC:
+                    for key, timing in (await gateway(n, seconds, fsync)).items():
+                        rows[key].reps.append(timing.rate)
+                        rows[f"{key}-p50"].reps.append(timing.detail["p50_us"])
+                        rows[f"{key}-p99"].reps.append(timing.detail["p99_us"])
+            if only in (None, "e2e"):
+                e2e = await end_to_end(2.0 if quick else E2E_SECONDS)
+                for rate, timing in e2e.items():
+                    rows[f"e2e-{rate}"].reps.append(timing.rate)
+                    for q in ("p50", "p99", "p999", "http_p99"):
+                        rows[f"e2e-{rate}-{q}"].reps.append(timing.detail[f"{q}_us"])
+                rows["e2e-best"].reps.append(highest_rate_within_target(e2e))
             for row in rows.values():
                 if row.reps:
                     print(f"  {row.name}: {row.reps[-1]:,.0f} {row.unit}", file=sys.stderr)
@@ -350,8 +520,6 @@ async def measure(n: int, reps: int, port: int, only: str | None = None) -> dict
 
 
 NOT_MEASURED = [
-    "4 gateway POST /command (appendfsync always and everysec)",
-    "5 end to end HTTP 202 -> WebSocket result",
     "6 WebSocket fan-out",
     "7 growth at 4x and 16x",
 ]
@@ -391,7 +559,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=None, help="messages per benchmark")
     parser.add_argument(
         "--only",
-        choices=("sluice", "ceiling", "peers"),
+        choices=("sluice", "ceiling", "peers", "gateway", "e2e"),
         default=None,
         help="run only these rows (printed, not written to bench/results.json)",
     )
@@ -401,7 +569,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sluice-bench-") as data:
         server = EmbeddedRedis(Path(data), free_port(), appendfsync=APPENDFSYNC).start()
         try:
-            measured = asyncio.run(measure(n, args.reps, server.port, args.only))
+            measured = asyncio.run(measure(n, args.reps, server.port, args.only, args.quick))
         finally:
             server.stop()
     result: dict[str, Any] = {

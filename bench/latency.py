@@ -1,0 +1,31 @@
+"""What the load generators share: percentiles in whole microseconds, their own CPU time, and
+the check that they send to loopback only."""
+
+import ipaddress
+import resource
+
+
+def percentile(sorted_ns: list[int], q: float) -> int:
+    """The q-quantile (nearest rank) of samples sorted ascending, in microseconds; 0 if none."""
+    if not sorted_ns:
+        return 0
+    rank = min(len(sorted_ns) - 1, max(0, int(q * len(sorted_ns) + 0.5) - 1))
+    return sorted_ns[rank] // 1000
+
+
+def require_loopback(host: str) -> None:
+    """The load generators send only to this machine: a typo must not aim them elsewhere."""
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise SystemExit(f"refusing to send load to {host!r}: loopback addresses only")
+
+
+def cpu_ms() -> int:
+    """CPU time this process used so far: a generator near one core's worth is the limit."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return int((usage.ru_utime + usage.ru_stime) * 1000)
