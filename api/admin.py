@@ -5,11 +5,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api import admin_operations, admin_queries, health
+from api import admin_history, admin_operations, admin_queries, health
 from api.auth import require_admin
 from api.command_table import admin_specs
 from api.commands import command_endpoint, get_command
 from api.http import EXCEPTION_HANDLERS
+from api.metrics import measure_lag, metrics_route
 from api.state import lifespan_for
 from infra.settings import Settings, get_settings
 
@@ -24,11 +25,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             *health.ROUTES,
+            metrics_route(settings, measure_lag),
             Route("/command", command_endpoint(admin_specs(), require_admin), methods=["POST"]),
             Route("/commands/{command_id}", admin_get_command, methods=["GET"]),
             *admin_operations.ROUTES,
             *admin_queries.ROUTES,
+            *admin_history.ROUTES,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=lifespan_for(settings),
+        lifespan=lifespan_for(settings, process="admin"),
     )

@@ -1,4 +1,4 @@
-"""`POST /command` and `GET /commands/{id}`: validate, authorise, stamp, append once."""
+"""`POST /command` and `GET /commands/{id}`: validate, authorise, stamp, append once, count."""
 
 import hashlib
 import re
@@ -17,7 +17,8 @@ from api.state import AppState, state_of
 from events.aggregate_ids import aggregate_id_of
 from infra import keys
 from infra.command_log import envelope_for, find_status
-from infra.errors import translated
+from infra.errors import Unavailable, translated
+from infra.metrics import GATEWAY_ACCEPTED, GATEWAY_REJECTED, UNKNOWN, command_label
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 MAX_REPLY_TO = 128
@@ -37,6 +38,17 @@ def command_endpoint(
     known = sorted(specs)
 
     async def post_command(request: Request) -> Response:
+        seen = _Seen()
+        try:
+            return await _post(request, seen)
+        except ApiError as error:
+            _rejected(seen.command, error.code)
+            raise
+        except Unavailable:
+            _rejected(seen.command, "unavailable")
+            raise
+
+    async def _post(request: Request, seen: "_Seen") -> Response:
         state = state_of(request)
         principal = await authorize(request)
         body, doc = await read_json_body(request, state.settings.max_body_bytes)
@@ -45,6 +57,7 @@ def command_endpoint(
         spec = specs.get(doc["command"])
         if spec is None:
             raise ApiError(400, "unknown_command", f"no command {doc['command']!r}", known=known)
+        seen.command = spec.name
         _authorise(spec, principal)
         command_id = _command_id(doc.get("command_id"))
         reply_to = _reply_to(doc.get("reply_to"))
@@ -74,10 +87,28 @@ def command_endpoint(
             actor_roles=tuple(sorted(principal.roles)) if principal else (),
             reply_to=reply_to,
         )
-        await state.committer.submit(envelope)
+        if await state.committer.submit(envelope):
+            _accepted(spec.name)
         return accepted(command_id, created)
 
     return post_command
+
+
+class _Seen:
+    """What the request named so far: labels the rejection counter when it fails midway."""
+
+    __slots__ = ("command",)
+
+    def __init__(self) -> None:
+        self.command = UNKNOWN
+
+
+def _accepted(command: str) -> None:
+    GATEWAY_ACCEPTED.labels(command_label(command)).inc()
+
+
+def _rejected(command: str, code: str) -> None:
+    GATEWAY_REJECTED.labels(command_label(command), code).inc()
 
 
 async def get_command(request: Request) -> Response:

@@ -11,6 +11,7 @@ from api import catalog_queries, customer_queries, health, identity
 from api.command_table import public_specs
 from api.commands import command_endpoint, get_command
 from api.http import EXCEPTION_HANDLERS
+from api.metrics import metrics_route
 from api.rate_limiting import RateLimitMiddleware
 from api.state import lifespan_for
 from infra.settings import Settings, get_settings
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             *health.ROUTES,
+            metrics_route(settings),
             Route("/command", command_endpoint(public_specs()), methods=["POST"]),
             Route("/commands/{command_id}", get_command, methods=["GET"]),
             *identity.ROUTES,

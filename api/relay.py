@@ -1,4 +1,4 @@
-"""The relay process: WebSocket `/ws` pushing results and events, plus `/health` and `/ready`.
+"""The relay process: WebSocket `/ws` pushing results and events, plus health and `/metrics`.
 
 Run as `uvicorn api.relay:create_app --factory --ws-max-size 65536`: uvicorn enforces the
 frame size limit (closing with 1009), which an ASGI app cannot.
@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from api.metrics import metrics_route
 from api.relay_endpoint import serve
 from api.relay_hub import Hub
 from api.relay_reader import Reader
@@ -43,7 +44,6 @@ class Relay:
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        logs.configure()
         self._redis = connect(self.settings)
         reader = Reader(self.settings, self.hub)
         await reader.start()
@@ -70,11 +70,13 @@ class Relay:
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
+    logs.configure("relay")  # while uvicorn's factory runs: its start-up lines too
     relay = Relay(settings or get_settings())
     app = Starlette(
         routes=[
             Route("/health", relay.health),
             Route("/ready", relay.ready),
+            metrics_route(relay.settings),
             WebSocketRoute("/ws", relay.websocket),
         ],
         lifespan=relay.lifespan,

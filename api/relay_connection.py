@@ -5,8 +5,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from api.relay_entries import OutEvent
+from api.relay_frames import kind_of
 from api.relay_positions import Position, covers, merged
 from api.relay_topics import Viewer
+from infra.metrics import frame_sent
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Connection:
             if frame is None:
                 return
             await send(frame)
+            frame_sent(kind_of(frame))
             if self.queue.qsize() < self._paced_mark:
                 self._room.set()
 

@@ -13,6 +13,7 @@ from api import relay_frames as frames
 from api.relay_connection import Connection
 from api.relay_hub import POLICY_VIOLATION, Hub
 from api.relay_session import Session
+from infra.metrics import WS_CLOSES
 from infra.settings import Settings
 
 log = logging.getLogger("sluice.relay")
@@ -45,6 +46,7 @@ async def serve(ws: WebSocket, hub: Hub, redis: "Redis", settings: Settings) -> 
     ip = ws.client.host if ws.client else "unknown"
     conn = hub.connect(secrets.token_urlsafe(32), ip)
     if conn is None:
+        WS_CLOSES.labels("too_many_connections").inc()
         with suppress(*_GONE):
             await ws.accept()
             await ws.send_text(frames.error("too_many_connections"))

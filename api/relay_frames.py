@@ -49,6 +49,16 @@ def encode(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame).decode()
 
 
+_TYPE_PREFIX = '{"type":"'
+
+
+def kind_of(frame: str) -> str:
+    """The frame's type, read from its text: every frame here is encoded with `type` first."""
+    if not frame.startswith(_TYPE_PREFIX):
+        return ""
+    return frame[len(_TYPE_PREFIX) : frame.find('"', len(_TYPE_PREFIX))]
+
+
 PONG = encode({"type": "pong"})
 
 

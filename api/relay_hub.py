@@ -14,6 +14,7 @@ from api.relay_entries import OutEvent
 from api.relay_positions import Position, StreamId, covers
 from api.relay_topics import Access, access
 from events.envelope import Result
+from infra import metrics
 
 log = logging.getLogger("sluice.relay")
 
@@ -50,6 +51,7 @@ class Hub:
             return None
         conn = Connection(reply_to, ip, self.send_queue)
         conn.attached = True
+        metrics.WS_CONNECTIONS.inc()
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         self._by_reply_to[reply_to] = conn
         return conn
@@ -59,6 +61,7 @@ class Hub:
         if not conn.attached:
             return
         conn.attached = False
+        metrics.WS_CONNECTIONS.dec()
         self._forget_identity(conn)
         for topic in list(conn.subscriptions):
             self.unsubscribe(conn, topic)
@@ -77,6 +80,7 @@ class Hub:
         except asyncio.QueueFull:
             # Too slow to read: drop it rather than let its backlog grow without bound.
             log.info("disconnecting a slow WebSocket client from %s", conn.ip)
+            metrics.WS_FRAMES_DROPPED.inc()  # this one; `kick` counts those it leaves queued
             self.kick(conn, POLICY_VIOLATION, "slow_consumer")
 
     def kick(self, conn: Connection, code: int, reason: str) -> None:
@@ -84,6 +88,8 @@ class Hub:
         self.detach(conn)
         if conn.close_code is None:
             conn.close_code, conn.close_reason = code, reason
+            metrics.WS_CLOSES.labels(reason).inc()
+        metrics.WS_FRAMES_DROPPED.inc(conn.queue.qsize())  # the writer stops: these go unsent
         if conn.writer is not None:
             conn.writer.cancel()
 
@@ -93,6 +99,7 @@ class Hub:
             return
         self.detach(conn)
         conn.close_code, conn.close_reason = code, reason
+        metrics.WS_CLOSES.labels(reason).inc()
         try:
             conn.queue.put_nowait(None)
         except asyncio.QueueFull:
@@ -221,6 +228,7 @@ class Hub:
         frame = frames.result(outcome)
         for conn in recipients:
             self.send(conn, frame)
+        metrics.result_pushed(outcome.status, outcome.submitted_at)
 
     def publish(self, item: OutEvent) -> None:
         self.advance(item.partition, item.entry_id)

@@ -33,11 +33,13 @@ def state_of(request: Request) -> AppState:
 
 
 def lifespan_for(
-    settings: Settings,
+    settings: Settings, *, process: str = "web"
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    # Now, while uvicorn's factory runs: its own start-up lines come out in the same format.
+    logs.configure(process)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        logs.configure()
         redis = connect(settings)
         state = AppState(
             settings,

@@ -32,11 +32,18 @@ class AggregateRules:
 
     `claims(command)` names the unique values a command wants to own (e.g. an email) and the
     owner it would record; `decide` is told who owns each of them now, in its context.
+
+    `state_type` is the (frozen dataclass) type `evolve` returns, or None before the first event:
+    snapshots store it. Raise `snapshot_version` whenever `evolve` comes to build a different
+    state from the same events without the type's shape changing: snapshots of the old version
+    are then ignored and rebuilt from the history.
     """
 
     evolve: Callable[[State, Event], State]
     decide: Callable[[State, Command, Context], list[Event]]
     claims: Callable[[Command], Claims]
+    state_type: type
+    snapshot_version: int = 1
 
 
 def replay(rules: AggregateRules, events: list[Event]) -> State:

@@ -140,4 +140,4 @@ def evolve(state: Brand | None, event: Event) -> Brand | None:
             return state
 
 
-RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims)
+RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims, state_type=Brand)

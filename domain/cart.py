@@ -88,4 +88,4 @@ def evolve(state: Cart | None, event: Event) -> Cart | None:
             return state
 
 
-RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims)
+RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims, state_type=Cart)

@@ -22,6 +22,7 @@ from events.events import (
     UserPasswordSet,
     UserRegistered,
 )
+from events.names import join_display_name, split_display_name
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,13 @@ def _register(state: User | None, command: RegisterUser, ctx: Context) -> list[E
     owner = ctx.owners.get(email_claim(command.email))
     if owner is not None and owner != command.user_id:
         raise EmailTaken(f"{command.email} is already registered")
+    given_name, family_name = split_display_name(command.display_name)
     return [
         UserRegistered(
             user_id=command.user_id,
             email=command.email,
-            display_name=command.display_name,
+            given_name=given_name,
+            family_name=family_name,
             roles=command.roles,
         ),
         UserPasswordSet(user_id=command.user_id, password_hash=command.password_hash),
@@ -91,7 +94,7 @@ def evolve(state: User | None, event: Event) -> User | None:
             return User(
                 user_id=event.user_id,
                 email=event.email,
-                display_name=event.display_name,
+                display_name=join_display_name(event.given_name, event.family_name),
                 roles=event.roles,
             )
         case UserPasswordSet() if state is not None:
@@ -108,4 +111,4 @@ def evolve(state: User | None, event: Event) -> User | None:
             return state
 
 
-RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims)
+RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims, state_type=User)

@@ -162,4 +162,4 @@ def _without(reservations: Mapping[str, int], order_id: str) -> dict[str, int]:
     return {order: quantity for order, quantity in reservations.items() if order != order_id}
 
 
-RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims)
+RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims, state_type=Stock)

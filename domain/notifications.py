@@ -56,4 +56,4 @@ def evolve(state: ReadMarks | None, event: Event) -> ReadMarks | None:
             return state
 
 
-RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims)
+RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims, state_type=ReadMarks)

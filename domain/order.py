@@ -293,4 +293,4 @@ def evolve(state: Order | None, event: Event) -> Order | None:
             return state
 
 
-RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims)
+RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims, state_type=Order)

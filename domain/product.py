@@ -142,4 +142,4 @@ def evolve(state: Product | None, event: Event) -> Product | None:
             return state
 
 
-RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims)
+RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims, state_type=Product)

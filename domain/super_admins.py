@@ -63,4 +63,4 @@ def evolve(state: SuperAdmins | None, event: Event) -> SuperAdmins:
             return SuperAdmins(members)
 
 
-RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims)
+RULES = AggregateRules(evolve=evolve, decide=decide, claims=claims, state_type=SuperAdmins)

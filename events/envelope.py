@@ -76,3 +76,4 @@ class Result(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     completed_at: int = 0
     attempts: int = 0
     errors: list[AttemptError] = []
+    submitted_at: int = 0  # the envelope's, copied for the relay's end-to-end latency

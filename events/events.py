@@ -18,9 +18,17 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class UserRegistered(Event, frozen=True, kw_only=True):
+    """A user joined. v2: the display name is stored split in two (`events.names`).
+
+    v1 carried `display_name: str`; `events.upcasting` splits it when a v1 entry is read.
+    """
+
+    version: ClassVar[int] = 2
+
     user_id: str
     email: str
-    display_name: str
+    given_name: str
+    family_name: str | None = None  # None when the display name has no space
     roles: tuple[str, ...]
 
 

@@ -3,7 +3,7 @@
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import msgspec
 from redis.asyncio import Redis
@@ -71,6 +71,7 @@ def submit_call(settings: Settings, envelope: Envelope) -> tuple[list[str], list
         [
             keys.command_status(envelope.partition, envelope.command_id),
             keys.commands(envelope.partition),
+            keys.correlation(envelope.partition, envelope.correlation_id),
         ],
         [
             encoder.encode(envelope),
@@ -78,6 +79,10 @@ def submit_call(settings: Settings, envelope: Envelope) -> tuple[list[str], list
             envelope.submitted_at,
             settings.result_ttl_seconds,
             envelope.actor or "",
+            envelope.command_id,
+            envelope.aggregate_id,
+            envelope.correlation_id,
+            envelope.causation_id or "",
         ],
     )
 
@@ -92,6 +97,11 @@ class CommandStatus:
     error: ErrorInfo | None
     attempts: int
     errors: list[AttemptError] = field(default_factory=list)
+    # Stamped at acceptance; None for a status written before they were recorded.
+    aggregate_id: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    submitted_at: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -118,12 +128,19 @@ async def find_status(redis: "Redis", settings: Settings, command_id: str) -> Co
             found: list[dict[bytes, bytes]] = await pipe.execute()
     for fields in found:
         if fields:
-            return _status_from(command_id, fields)
+            return status_from(command_id, fields)
     return None
 
 
-def _status_from(command_id: str, fields: dict[bytes, bytes]) -> CommandStatus:
+def status_from(command_id: str, fields: dict[bytes, bytes]) -> CommandStatus:
+    """The status of a command from its status hash (as `HGETALL` gives it, not empty)."""
     actor = fields.get(b"actor", b"").decode() or None
+    stamped = _Stamped(
+        aggregate_id=_text(fields, b"aggregate_id"),
+        correlation_id=_text(fields, b"correlation_id"),
+        causation_id=_text(fields, b"causation_id"),
+        submitted_at=int(fields[b"submitted_at"]) if b"submitted_at" in fields else None,
+    )
     raw_result = fields.get(b"result")
     if raw_result is None:
         # Still in flight: the failed attempts so far, if a retry is scheduled.
@@ -137,6 +154,7 @@ def _status_from(command_id: str, fields: dict[bytes, bytes]) -> CommandStatus:
             error=None,
             attempts=int(fields.get(b"attempts", b"0")),
             errors=[attempt_error_decoder.decode(last_error)] if last_error else [],
+            **stamped,
         )
     result = result_decoder.decode(raw_result)
     return CommandStatus(
@@ -148,4 +166,16 @@ def _status_from(command_id: str, fields: dict[bytes, bytes]) -> CommandStatus:
         error=result.error,
         attempts=result.attempts,
         errors=result.errors,
+        **stamped,
     )
+
+
+class _Stamped(TypedDict):
+    aggregate_id: str | None
+    correlation_id: str | None
+    causation_id: str | None
+    submitted_at: int | None
+
+
+def _text(fields: dict[bytes, bytes], name: bytes) -> str | None:
+    return fields.get(name, b"").decode() or None

@@ -22,6 +22,7 @@ def queue_dead_letter(
     reply_to: str | None = None,
     errors: Sequence[AttemptError] = (),
     attempts: int = 0,
+    submitted_at: int = 0,
     group: str,
     status_ttl: int,
     results_maxlen: int,
@@ -36,6 +37,7 @@ def queue_dead_letter(
         completed_at=now,
         attempts=attempts,
         errors=list(errors),
+        submitted_at=submitted_at,
     )
     DEAD_LETTER.queue(
         pipe,

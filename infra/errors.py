@@ -33,6 +33,11 @@ def is_no_group(error: BaseException) -> bool:
     return isinstance(error, redis_errors.ResponseError) and "NOGROUP" in str(error)
 
 
+def is_watch_failed(error: BaseException) -> bool:
+    """A MULTI/EXEC not run because a WATCHed key changed (or the connection dropped)."""
+    return isinstance(error, redis_errors.WatchError)
+
+
 def is_group_exists(error: BaseException) -> bool:
     return isinstance(error, redis_errors.ResponseError) and "BUSYGROUP" in str(error)
 

@@ -4,13 +4,17 @@ With `REDIS_URL` set, that server is used and none is started. Without it, a rea
 starts first (data under `.data/`, AOF on, loopback only) and stops after the app has.
 """
 
+import logging
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from infra import logs
 from infra.embedded_redis import EmbeddedRedis, free_port, port_is_free
+
+log = logging.getLogger("sluice.launcher")
 
 DEFAULT_REDIS_PORT = 6379
 # always: an append is on disk before Redis acknowledges it (see README, Durability).
@@ -28,7 +32,10 @@ def appendfsync(env: dict[str, str]) -> str:
 
 
 def main() -> int:
+    logs.configure("launcher")
     env = dict(os.environ)
+    # honcho pipes its processes' output: they log in the format this terminal (or pipe) gets.
+    env.setdefault("SLUICE_LOG_FORMAT", logs.log_format(env)[0])
     # The Procfile names uvicorn and arq: find them in this virtualenv, activated or not.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     embedded: EmbeddedRedis | None = None
@@ -41,12 +48,14 @@ def main() -> int:
             Path(env.get("SLUICE_DATA_DIR", ".data")).resolve(), port, appendfsync=fsync
         ).start(log=sys.stdout)
         env["REDIS_URL"] = embedded.url
-        print(
-            f"sluice: embedded redis-server on {embedded.url}, data in {embedded.data_dir}, "
-            f"appendfsync {fsync}"
+        log.info(
+            "embedded redis-server on %s, data in %s, appendfsync %s",
+            embedded.url,
+            embedded.data_dir,
+            fsync,
         )
     else:
-        print(f"sluice: using REDIS_URL={env['REDIS_URL']}")
+        log.info("using REDIS_URL=%s", env["REDIS_URL"])  # its password is redacted
     honcho = [sys.executable, "-m", "honcho", "start", "-f", "Procfile"]
     honcho += ["-p", env.get("PORT", "8000")]
     child = subprocess.Popen(honcho, env=env)

@@ -44,6 +44,8 @@ REDRIVE = Script("redrive")
 COUNT_AFTER = Script("count_after")
 MERGE_IF_NEWER = Script("merge_if_newer")
 REINDEX = Script("reindex")
+LOAD_AGGREGATE = Script("load_aggregate")
+PUT_SNAPSHOT = Script("put_snapshot")
 ALL = (
     SUBMIT,
     COMMIT,
@@ -54,6 +56,8 @@ ALL = (
     COUNT_AFTER,
     MERGE_IF_NEWER,
     REINDEX,
+    LOAD_AGGREGATE,
+    PUT_SNAPSHOT,
 )
 
 

@@ -74,6 +74,7 @@ class Settings:
     shutdown_grace_seconds: float = 10.0
     results_maxlen: int = 100_000
     order_confirmation_timeout_ms: int = 15 * 60_000  # an unconfirmed order is rejected then
+    snapshot_every: int = 100  # events between aggregate snapshots; 0: no snapshots
 
     # relay
     ws_max_frame_bytes: int = 64 * 1024
@@ -82,6 +83,11 @@ class Settings:
     ws_max_per_user: int = 10
     ws_idle_timeout_seconds: float = 120.0
     ws_allowed_origins: tuple[str, ...] = ("http://localhost", "http://127.0.0.1")
+
+    # metrics
+    metrics_token: str = field(default="", repr=False)  # Bearer token for /metrics; "": open
+    worker_metrics_port: int = 9100  # 0: the worker serves no metrics
+    worker_metrics_host: str = "127.0.0.1"
 
     @property
     def arq_redis(self) -> str:
@@ -119,12 +125,16 @@ def from_env() -> Settings:
         shutdown_grace_seconds=_float("SLUICE_SHUTDOWN_GRACE", 10.0),
         results_maxlen=_int("SLUICE_RESULTS_MAXLEN", 100_000, 1000),
         order_confirmation_timeout_ms=_int("SLUICE_ORDER_TIMEOUT_MS", 15 * 60_000, 1),
+        snapshot_every=_int("SLUICE_SNAPSHOT_EVERY", 100),
         ws_max_frame_bytes=_int("SLUICE_WS_MAX_FRAME", 64 * 1024, 1024),
         ws_send_queue=_int("SLUICE_WS_SEND_QUEUE", 256, 1),
         ws_max_per_ip=_int("SLUICE_WS_MAX_PER_IP", 50, 1),
         ws_max_per_user=_int("SLUICE_WS_MAX_PER_USER", 10, 1),
         ws_idle_timeout_seconds=_float("SLUICE_WS_IDLE_TIMEOUT", 120.0),
         ws_allowed_origins=_list("SLUICE_ALLOWED_ORIGINS", Settings.ws_allowed_origins),
+        metrics_token=os.environ.get("SLUICE_METRICS_TOKEN", ""),
+        worker_metrics_port=_int("SLUICE_WORKER_METRICS_PORT", 9100),
+        worker_metrics_host=os.environ.get("SLUICE_WORKER_METRICS_HOST") or "127.0.0.1",
     )
 
 

@@ -1,4 +1,4 @@
-"""Per-partition stream statistics for operators: lengths, consumer groups, pending, lag, dead."""
+"""Per-partition stream statistics for operators: lengths, groups, pending, lag and age, dead."""
 
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -24,6 +24,9 @@ class GroupStats:
     last_delivered_id: str
     oldest_pending_age_s: float | None  # since the oldest pending entry was appended
     oldest_pending_idle_s: float | None  # since it was last delivered (reclaimed past a limit)
+    # Since the oldest entry not yet acknowledged (pending, else the first undelivered) was
+    # appended: how far behind the group runs, in time. None when it has finished everything.
+    oldest_unprocessed_age_s: float | None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,8 +116,14 @@ async def _group(redis: "Redis", key: str, info: dict[str, Any], now_ms: int) ->
     if info["pending"]:
         oldest = await redis.xpending_range(key, name, min="-", max="+", count=1)
         if oldest:  # acknowledged since XINFO: nothing pending to age
-            age = max(0, now_ms - parse_id(oldest[0]["message_id"])[0]) / 1000
+            age = _age_s(now_ms, oldest[0]["message_id"])
             idle = oldest[0]["time_since_delivered"] / 1000
+    # A pending entry is older than any undelivered one; without one, the first undelivered.
+    unprocessed = age
+    if unprocessed is None and lag:
+        first = await redis.xrange(key, min=f"({last_delivered}", count=1)
+        if first:
+            unprocessed = _age_s(now_ms, first[0][0])
     return GroupStats(
         name=name,
         consumers=int(info["consumers"]),
@@ -124,7 +133,13 @@ async def _group(redis: "Redis", key: str, info: dict[str, Any], now_ms: int) ->
         last_delivered_id=last_delivered,
         oldest_pending_age_s=age,
         oldest_pending_idle_s=idle,
+        oldest_unprocessed_age_s=unprocessed,
     )
+
+
+def _age_s(now_ms: int, entry_id: bytes | str) -> float:
+    """Seconds since the entry was appended, read from the time part of its id."""
+    return max(0, now_ms - parse_id(entry_id)[0]) / 1000
 
 
 def _text(value: bytes | str) -> str:

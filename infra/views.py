@@ -14,6 +14,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from events.events import Money
+from infra import keys
 from infra.errors import translated
 from infra.scripts import MERGE_IF_NEWER, REINDEX
 
@@ -74,9 +75,12 @@ class Dimension:
 
 
 def queue_reindex(pipe: Any, view_key: str, dimensions: Sequence[Dimension]) -> None:
-    args: list[Any] = []
+    """Indexes named without their root: the dimensions are built once, with live key names,
+    and the same view may be written in a shadow copy (`keys.read_models_in`)."""
+    args: list[Any] = [f"{keys.read_model_root()}:"]
     for d in dimensions:
-        args += [d.field, d.prefix, d.guard, encode(d.guard_value) if d.guard else ""]
+        prefix = keys.read_model_name(d.prefix)
+        args += [d.field, prefix, d.guard, encode(d.guard_value) if d.guard else ""]
     REINDEX.queue(pipe, [view_key], args)
 
 

@@ -1,17 +1,16 @@
 """`python -m worker`: the worker process, arq hosting Sluice's stream consumers."""
 
-import logging.config
 from typing import Any
 
-from arq.logs import default_log_config
 from arq.worker import get_kwargs
 
+from infra import logs
 from worker.host import SluiceWorker
 from worker.main import WorkerSettings
 
 
 def main() -> None:
-    logging.config.dictConfig(default_log_config(verbose=False))
+    logs.configure("worker")  # arq's loggers included, before arq logs its first line
     # arq types these settings loosely (its own CLI does the same call).
     settings: Any = get_kwargs(WorkerSettings)  # type: ignore[arg-type]
     SluiceWorker(**settings).run()

@@ -9,8 +9,9 @@ from dataclasses import replace
 
 import click
 
-from infra import operations
+from infra import logs, operations
 from infra.settings import SettingsError, get_settings
+from worker import cli_events, cli_history, cli_projections, cli_snapshots
 from worker import cli_tables as tables
 from worker.cli_runner import EXIT_UNREACHABLE, Failure, run
 
@@ -20,6 +21,7 @@ from worker.cli_runner import EXIT_UNREACHABLE, Failure, run
 @click.pass_context
 def cli(ctx: click.Context, redis_url: str | None) -> None:
     """Operate a Sluice deployment: dead letters and streams."""
+    logs.configure("cli", default_level="WARNING")  # what an operator asked for goes to stdout
     try:
         settings = get_settings()
     except SettingsError as error:
@@ -113,6 +115,12 @@ def streams(ctx: click.Context, as_json: bool) -> None:
 
 
 # Command groups of their own modules.
+cli.add_command(cli_history.aggregate)
+cli.add_command(cli_history.trace_command)
+cli.add_command(cli_snapshots.snapshots_group)
+cli.add_command(cli_events.events)
+cli.add_command(cli_projections.projections_group)
+cli.add_command(cli_projections.check_command)
 
 
 def main() -> None:

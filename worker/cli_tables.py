@@ -79,7 +79,7 @@ def streams(report: StreamsReport) -> str:
         for label, stream in (("commands", p.commands), ("events", p.events)):
             dead = str(p.dead_letters) if label == "commands" else ""
             if not stream.groups:
-                rows.append([str(p.partition), label, str(stream.length), "-", *[""] * 4, dead])
+                rows.append([str(p.partition), label, str(stream.length), "-", *[""] * 5, dead])
             for g in stream.groups:
                 lag = f"{g.lag}+" if g.lag_capped else str(g.lag)
                 rows.append(
@@ -92,6 +92,7 @@ def streams(report: StreamsReport) -> str:
                         str(g.pending),
                         lag,
                         _seconds(g.oldest_pending_age_s),
+                        _seconds(g.oldest_unprocessed_age_s),
                         dead,
                     ]
                 )
@@ -104,6 +105,7 @@ def streams(report: StreamsReport) -> str:
         "PENDING",
         "LAG",
         "OLDEST PENDING",
+        "OLDEST UNPROCESSED",
         "DEAD",
     ]
     return f"{table(headers, rows)}\nRedis {report.redis_version}"

@@ -1,36 +1,40 @@
 """The command consumer: read a batch, decide, commit each command with one Lua call.
 
-One XREADGROUP takes up to `read_count` entries from every partition; the batch's histories
-and claims load in one pipeline; decisions are pure and run in memory; the commits go out as
-one pipeline of EVALSHA. Version conflicts and lost claim races reload and decide again; a
-handler that fails is retried with backoff (`worker.retries`), then dead-lettered.
+One XREADGROUP takes up to `read_count` entries from every partition; the batch's aggregates
+(each its snapshot, if any, and the history after it) and claims load in one pipeline;
+decisions are pure and run in memory; the commits go out as one pipeline of EVALSHA, then the
+aggregates due a snapshot (`snapshot_every`) are snapshotted in one more. Version conflicts and
+lost claim races reload and decide again; a handler that fails is retried with backoff
+(`worker.retries`), then dead-lettered.
 """
 
 import logging
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import msgspec
 
-from domain.aggregate import AggregateRules, Context, State, replay
+from domain.aggregate import AggregateRules, Context, State
 from domain.errors import DomainError, TransientError
 from domain.registry import AGGREGATES, COMMAND_AGGREGATE, aggregate_type
-from events.codec import decode_command, decode_event, encoder, envelope_decoder, event_name
+from events.codec import decode_command, encoder, envelope_decoder, event_name
 from events.commands import Command
 from events.envelope import AttemptError, Envelope, ErrorInfo, EventRecord, PublicEvent, Result
 from events.events import Event
-from infra import keys, scripts
+from infra import keys, scripts, snapshots
 from infra.command_log import now_ms
 from infra.dead_letters import queue_dead_letter
 from infra.errors import is_no_script
 from infra.event_store import (
     Commit,
-    decode_history,
     parse_outcome,
     queue_claim_owner,
     queue_commit,
     queue_history,
 )
+from infra.metrics import command_meters, dead_lettered
+from infra.snapshots import Restored, Snapshot, SnapshotUnreadable
 from infra.streams import Entry
 from worker import faults
 from worker.consumer import Batch, StreamConsumer
@@ -59,6 +63,7 @@ class Loaded:
     # Events decided in this batch but not yet evolved into `state`: folded in only when a later
     # command of the batch acts on the same aggregate (most aggregates see one command).
     unapplied: list[Event] = field(default_factory=list)
+    base: int = 0  # the version of the snapshot the state was rebuilt from; 0: none
 
     def current_state(self, rules: AggregateRules) -> State:
         for event in self.unapplied:
@@ -158,10 +163,15 @@ class CommandConsumer(StreamConsumer):
     def _poison(
         self, pipe: Any, partition: int, entry_id: str, raw: bytes, error: Exception
     ) -> None:
-        log.error(
-            "dead-lettering undecodable entry %s on partition %d: %s", entry_id, partition, error
-        )
         known = _peek(raw)
+        dead_lettered(None, "poison_message")  # its command name is not to be trusted
+        log.error(
+            "dead-lettering undecodable entry %s on partition %d: %s",
+            entry_id,
+            partition,
+            error,
+            extra={"partition": partition, "command_id": known.get("command_id")},
+        )
         self._queue_dead_letter(
             pipe,
             partition,
@@ -203,16 +213,22 @@ class CommandConsumer(StreamConsumer):
     ) -> tuple[list[Work], list[tuple[Work, AttemptError]]]:
         """Loads, decides and commits the batch once: the commands that conflicted, to decide
         again now, and those whose handler failed, to retry later."""
+        started = perf_counter()
         loaded = await self._load(work)
+        load_s = perf_counter() - started
         ready: list[tuple[Work, Commit]] = []
+        decide_s: list[float] = []  # per ready command, for the handler latency histogram
         failed: list[tuple[Work, AttemptError]] = []
         for item in work:
+            before = perf_counter()
             decided = self._decide(item, loaded)
             if isinstance(decided, Commit):
                 ready.append((item, decided))
+                decide_s.append(perf_counter() - before)
             else:
                 failed.append((item, decided))
         commits = [commit for _, commit in ready]
+        before_commit = perf_counter()
         try:
             replies = await self._commit(commits)
         except Exception as error:
@@ -220,11 +236,18 @@ class CommandConsumer(StreamConsumer):
                 raise
             await scripts.load_all(self.redis)
             replies = await self._commit(commits)
-        conflicting = [
-            item
-            for (item, _), reply in zip(ready, replies, strict=True)
-            if parse_outcome(reply).kind in ("conflict", "claimed")
-        ]
+        round_trips_s = load_s + perf_counter() - before_commit
+        conflicting: list[Work] = []
+        for (item, commit), reply, own_s in zip(ready, replies, decide_s, strict=True):
+            kind = parse_outcome(reply).kind
+            if kind == "ok":
+                meters = command_meters(item.envelope.command)
+                succeeded = commit.result.status == "succeeded"
+                (meters.succeeded if succeeded else meters.rejected).inc()
+                meters.handler_seconds.observe(round_trips_s + own_s)
+            elif kind in ("conflict", "claimed"):
+                conflicting.append(item)
+        await self._write_snapshots(work, loaded, ready, replies)
         return conflicting, failed
 
     async def _load(self, work: list[Work]) -> dict[tuple[int, str], Loaded]:
@@ -232,22 +255,104 @@ class CommandConsumer(StreamConsumer):
         claims = list(
             dict.fromkeys((w.partition, name) for w in work for name in w.rules.claims(w.command))
         )
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for partition, aggregate_id in aggregates:
-                queue_history(pipe, partition, aggregate_id)
-            for partition, name in claims:
-                queue_claim_owner(pipe, partition, name)
-            replies = await pipe.execute()
+        try:
+            replies = await self._fetch(aggregates, claims)
+        except Exception as error:
+            if not is_no_script(error):
+                raise
+            await scripts.load_all(self.redis)  # the server restarted and forgot them
+            replies = await self._fetch(aggregates, claims)
         owners: dict[int, dict[str, str | None]] = {}
         for (partition, name), owner in zip(claims, replies[len(aggregates) :], strict=True):
             owners.setdefault(partition, {})[name] = owner.decode() if owner else None
-        loaded: dict[tuple[int, str], Loaded] = {}
         rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in work}
+        restored: dict[tuple[int, str], Restored] = {}
+        unreadable: list[tuple[int, str]] = []
         for key, raw in zip(aggregates, replies[: len(aggregates)], strict=True):
-            records = decode_history(raw)
-            state = replay(rules_of[key], [decode_event(r) for r in records])
-            loaded[key] = Loaded(state, len(records), owners.setdefault(key[0], {}))
-        return loaded
+            if self.settings.snapshot_every <= 0:
+                restored[key] = snapshots.restore_history(rules_of[key], raw)
+                continue
+            try:
+                restored[key] = snapshots.restore(rules_of[key], key[1], raw)
+            except SnapshotUnreadable as error:
+                log.warning("dropping the unreadable snapshot of %s: %s", key[1], error)
+                unreadable.append(key)
+        if unreadable:
+            restored.update(await self._reload_without_snapshots(unreadable, rules_of))
+        return {
+            key: Loaded(found.state, found.version, owners.setdefault(key[0], {}), base=found.base)
+            for key, found in restored.items()
+        }
+
+    async def _fetch(
+        self, aggregates: list[tuple[int, str]], claims: list[tuple[int, str]]
+    ) -> list[Any]:
+        """One round trip: each aggregate's snapshot and history after it, each claim's owner."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for partition, aggregate_id in aggregates:
+                if self.settings.snapshot_every > 0:
+                    snapshots.queue_load(pipe, partition, aggregate_id)
+                else:
+                    queue_history(pipe, partition, aggregate_id)
+            for partition, name in claims:
+                queue_claim_owner(pipe, partition, name)
+            replies: list[Any] = await pipe.execute()
+        return replies
+
+    async def _reload_without_snapshots(
+        self, aggregates: list[tuple[int, str]], rules_of: dict[tuple[int, str], AggregateRules]
+    ) -> dict[tuple[int, str], Restored]:
+        """Rare: a snapshot that does not decode is deleted and the whole history replayed."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for partition, aggregate_id in aggregates:
+                snapshots.queue_drop(pipe, partition, aggregate_id)
+                queue_history(pipe, partition, aggregate_id)
+            replies = await pipe.execute()
+        return {
+            key: snapshots.restore_history(rules_of[key], history)
+            for key, history in zip(aggregates, replies[1::2], strict=True)
+        }
+
+    async def _write_snapshots(
+        self,
+        work: list[Work],
+        loaded: dict[tuple[int, str], Loaded],
+        ready: list[tuple[Work, Commit]],
+        replies: list[Any],
+    ) -> None:
+        """Snapshots each aggregate whose version crossed a multiple of `snapshot_every` since
+        the snapshot it was loaded from, all in one pipeline.
+
+        Only an aggregate whose every commit of this attempt went through: then the state in
+        memory is the state at its version. Snapshots are a cache, so a failed write is logged
+        and left to a later load, which replays a longer tail and writes again.
+        """
+        every = self.settings.snapshot_every
+        if every <= 0:
+            return
+        due = {key for key, now in loaded.items() if now.version // every > now.base // every}
+        if not due:
+            return
+        for (item, _), reply in zip(ready, replies, strict=True):
+            key = (item.partition, item.envelope.aggregate_id)
+            if key in due and parse_outcome(reply).kind != "ok":
+                due.discard(key)
+        rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in work}
+        batch = [
+            Snapshot(
+                partition=partition,
+                aggregate_id=aggregate_id,
+                version=loaded[(partition, aggregate_id)].version,
+                state=loaded[(partition, aggregate_id)].current_state(
+                    rules_of[(partition, aggregate_id)]
+                ),
+            )
+            for partition, aggregate_id in due
+        ]
+        try:
+            await snapshots.write(self.redis, batch)
+        except Exception:
+            log.warning("could not write %d snapshots", len(batch), exc_info=True)
 
     def _decide(self, item: Work, loaded: dict[tuple[int, str], Loaded]) -> Commit | AttemptError:
         env = item.envelope
@@ -262,6 +367,8 @@ class CommandConsumer(StreamConsumer):
             )
             events = item.rules.decide(current.current_state(item.rules), item.command, context)
         except DomainError as error:
+            if log.isEnabledFor(logging.DEBUG):  # a business "no" is routine: debug at most
+                log.debug("command %s rejected: %s", env.command_id, error.code, extra=_ids(item))
             # Checked against the version too: a rejection is only as good as the state it saw.
             return Commit(
                 envelope=env,
@@ -274,7 +381,7 @@ class CommandConsumer(StreamConsumer):
         except TransientError as error:
             return attempt_error(env, "transient", error)
         except Exception as error:  # a bug: logged, then retried and dead-lettered like the rest
-            log.exception("handler failed on command %s", env.command_id)
+            log.exception("handler failed on command %s", env.command_id, extra=_ids(item))
             return attempt_error(env, "handler_error", error)
         claims = dict(item.rules.claims(item.command)) if events else {}
         occurred = now_ms()
@@ -348,7 +455,18 @@ def _result(
         completed_at=now_ms(),
         attempts=env.attempts + 1,
         errors=list(env.errors),
+        submitted_at=env.submitted_at,
     )
+
+
+def _ids(item: Work) -> dict[str, Any]:
+    """A command's log context, built only when something is logged about it."""
+    env = item.envelope
+    return {
+        "command_id": env.command_id,
+        "correlation_id": env.correlation_id,
+        "partition": item.partition,
+    }
 
 
 def _peek(raw: bytes) -> dict[str, str]:

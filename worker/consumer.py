@@ -5,7 +5,7 @@ import asyncio
 import logging
 from typing import Any
 
-from infra import scripts
+from infra import logs, scripts
 from infra.errors import is_no_group
 from infra.streams import Entry, autoclaim, ensure_group, flatten_read
 from worker.deps import Deps
@@ -56,7 +56,15 @@ class StreamConsumer(abc.ABC):
             await pipe.execute()
 
     async def run(self) -> None:
-        """Consumes until `stop()`; the batch in hand is always finished first."""
+        """Consumes until `stop()`; the batch in hand is always finished first.
+
+        Every record logged while consuming carries the group and consumer name: set once for
+        this task, not per batch or per command (the hot path logs nothing when all is well).
+        """
+        with logs.context(group=self.group, consumer=self.deps.consumer):
+            await self._consume()
+
+    async def _consume(self) -> None:
         await self.prepare()
         await self._settle_own_pending()
         loop = asyncio.get_running_loop()
@@ -120,6 +128,8 @@ class StreamConsumer(abc.ABC):
             )
             claimed.extend((partition, entry) for entry in entries)
         if claimed:
-            log.info("%s: reclaimed %d pending entries", self.group, len(claimed))
-            await self.handle_reclaimed(claimed)
+            # Also run by arq's cron, outside `run()`: the context is set here as well.
+            with logs.context(group=self.group, consumer=self.deps.consumer):
+                log.info("%s: reclaimed %d pending entries", self.group, len(claimed))
+                await self.handle_reclaimed(claimed)
         return len(claimed)

@@ -17,9 +17,12 @@ from redis.backoff import ExponentialBackoff
 
 from infra import keys, logs
 from infra.errors import TRANSIENT
+from infra.metrics import LAG
 from infra.redis import connect
 from infra.settings import get_settings
+from infra.stream_stats import stream_stats
 from infra.streams import trim_settled
+from worker import metrics_server
 from worker.commands import CommandConsumer
 from worker.consumer import StreamConsumer
 from worker.consumer_names import LEASE_SECONDS, ConsumerName, remove_stale
@@ -32,13 +35,14 @@ from worker.retries import retry_command
 log = logging.getLogger("sluice.worker")
 
 STALE_CONSUMER_IDLE_MS = 3600 * 1000
+LAG_EVERY_SECONDS = 5
 # arq's poll loop has no error handling of its own: without retries on its connection, one
 # Redis blip (a restart, a failover) ends the worker process. Backoff up to 1 s, ~1 minute in all.
 ARQ_RETRIES = 60
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    logs.configure()
+    logs.configure("worker")
     settings = get_settings()
     redis = connect(settings, socket_timeout=settings.read_block_ms / 1000 + 10)
     name = ConsumerName(redis, "worker", settings.consumer_name)
@@ -49,6 +53,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     reactor = Reactor(deps)
     ctx.update(
         deps=deps,
+        metrics_server=metrics_server.start(settings),
         consumer_name=name,
         commands=commands,
         consumers=[commands, projector, reactor],
@@ -78,6 +83,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     with contextlib.suppress(Exception):
         await ctx["consumer_name"].release()
     await deps.redis.aclose()
+    if ctx["metrics_server"] is not None:
+        ctx["metrics_server"].stop()
     log.info("worker %s stopped", deps.consumer)
 
 
@@ -120,6 +127,12 @@ async def trim_command_streams(ctx: dict[str, Any]) -> int:
     )
 
 
+async def measure_lag(ctx: dict[str, Any]) -> None:
+    """Consumer lag for this worker's /metrics: one worker of the fleet runs each tick."""
+    deps: Deps = ctx["deps"]
+    LAG.record(await stream_stats(deps.redis, deps.settings))
+
+
 def arq_redis_settings(dsn: str) -> RedisSettings:
     """arq's connection, riding out a Redis outage of up to about a minute."""
     return dataclasses.replace(
@@ -138,6 +151,7 @@ class WorkerSettings:
         cron(remove_stale_consumers, minute=None, second=17),
         cron(reclaim_sweep, minute=None, second={5, 35}),
         cron(trim_command_streams, minute=None, second=47),
+        cron(measure_lag, minute=None, second=set(range(0, 60, LAG_EVERY_SECONDS))),
     ]
     handle_signals = True
     # Deferred retries start within this of their time: the backoff base is 0.2 s.

@@ -21,6 +21,7 @@ from events.envelope import AttemptError, Envelope, ErrorInfo
 from infra import keys
 from infra.command_log import now_ms
 from infra.dead_letters import queue_dead_letter
+from infra.metrics import command_meters, dead_lettered
 from infra.scripts import REAPPEND
 from infra.settings import Settings
 
@@ -65,6 +66,7 @@ class Retrier:
                         "command %s failed %d times; dead-lettered", envelope.command_id, attempts
                     )
                     self.dead_letter(pipe, partition, entry_id, envelope, errors, error)
+                    dead_lettered(envelope.command, error.code)
                     continue
                 again = msgspec.structs.replace(envelope, attempts=attempts, errors=errors)
                 delay = backoff(
@@ -83,6 +85,7 @@ class Retrier:
                     status, mapping={"attempts": attempts, "last_error": encoder.encode(error)}
                 )
                 pipe.xack(keys.commands(partition), keys.WORKERS_GROUP, entry_id)
+                command_meters(envelope.command).retries.inc()
             await pipe.execute()
 
     async def _job_known(self, job_id: str) -> bool:
@@ -113,6 +116,7 @@ class Retrier:
             reply_to=envelope.reply_to,
             errors=errors,
             attempts=len(errors),
+            submitted_at=envelope.submitted_at,
             group=keys.WORKERS_GROUP,
             status_ttl=self.settings.result_ttl_seconds,
             results_maxlen=self.settings.results_maxlen,

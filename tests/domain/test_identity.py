@@ -1,20 +1,25 @@
 """Given past events, when a command, then new events or a domain error."""
 
+import msgspec
 import pytest
 
 from domain import identity
 from domain.aggregate import Context, replay
 from domain.errors import EmailTaken, UnknownUser, UserAlreadyExists
+from events.codec import decode_event
 from events.commands import ChangeDisplayName, RecordLogin, RegisterUser
+from events.envelope import EventRecord
 from events.events import DisplayNameChanged, Event, UserLoggedIn, UserPasswordSet, UserRegistered
 
 ALICE = "user-alice"
 NOBODY = Context()
 
 
-def register(user_id: str = ALICE, email: str = "alice@example.com") -> RegisterUser:
+def register(
+    user_id: str = ALICE, email: str = "alice@example.com", display_name: str = "Alice"
+) -> RegisterUser:
     return RegisterUser(
-        user_id=user_id, email=email, display_name="Alice", password_hash="$argon2id$fake"
+        user_id=user_id, email=email, display_name=display_name, password_hash="$argon2id$fake"
     )
 
 
@@ -24,7 +29,7 @@ def given(*events: Event) -> identity.User | None:
 
 
 REGISTERED = UserRegistered(
-    user_id=ALICE, email="alice@example.com", display_name="Alice", roles=("customer",)
+    user_id=ALICE, email="alice@example.com", given_name="Alice", roles=("customer",)
 )
 
 
@@ -32,10 +37,57 @@ def test_registering_a_new_user_records_the_user_and_their_password_hash() -> No
     events = identity.decide(given(), register(), NOBODY)
     assert events == [
         UserRegistered(
-            user_id=ALICE, email="alice@example.com", display_name="Alice", roles=("customer",)
+            user_id=ALICE,
+            email="alice@example.com",
+            given_name="Alice",
+            family_name=None,
+            roles=("customer",),
         ),
         UserPasswordSet(user_id=ALICE, password_hash="$argon2id$fake"),
     ]
+
+
+def test_a_registration_records_the_display_name_split_at_its_first_space() -> None:
+    command = register(display_name="Ada King Lovelace")
+    [registered, _] = identity.decide(given(), command, NOBODY)
+    assert isinstance(registered, UserRegistered)
+    assert (registered.given_name, registered.family_name) == ("Ada", "King Lovelace")
+
+
+def test_a_registered_user_keeps_the_display_name_they_registered_with() -> None:
+    for name in ("Alice", "Ada King Lovelace", " Ada", "Ada ", "Zoë  Ångström"):
+        events = identity.decide(given(), register(display_name=name), NOBODY)
+        state = given(*events)
+        assert state is not None and state.display_name == name
+
+
+def test_a_registration_stored_as_v1_evolves_into_the_same_user_as_v2() -> None:
+    v1 = EventRecord(
+        event="UserRegistered",
+        version=1,
+        data=msgspec.Raw(
+            b'{"user_id":"user-alice","email":"alice@example.com",'
+            b'"display_name":"Ada Lovelace","roles":["customer"]}'
+        ),
+        aggregate_id=f"user:{ALICE}",
+        aggregate_version=1,
+        command_id="c1",
+        correlation_id="c1",
+        causation_id=None,
+        actor=None,
+        occurred_at=1,
+    )
+    v2 = UserRegistered(
+        user_id=ALICE,
+        email="alice@example.com",
+        given_name="Ada",
+        family_name="Lovelace",
+        roles=("customer",),
+    )
+    assert decode_event(v1) == v2
+    state = given(decode_event(v1))
+    assert state == given(v2)
+    assert state is not None and state.display_name == "Ada Lovelace"
 
 
 def test_the_public_registration_event_carries_no_password_hash() -> None:

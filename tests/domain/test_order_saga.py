@@ -164,7 +164,7 @@ def test_an_accepted_invitation_makes_the_invitee_moderator() -> None:
 
 def test_the_start_up_super_admin_is_enrolled_in_the_singleton() -> None:
     registered = UserRegistered(
-        user_id="root-rita", email="r@example.com", display_name="R", roles=("super_admin",)
+        user_id="root-rita", email="r@example.com", given_name="R", roles=("super_admin",)
     )
     assert commands(reactions.react(Cause("user:root-rita", 1), registered)) == [
         (GrantSuperAdmin(user_id="root-rita"), "roles:super_admins")
@@ -186,7 +186,7 @@ def test_every_follow_up_targets_an_aggregate_its_command_may_act_on() -> None:
         OrderRejected(order_id="o1", customer_id="c", reason="r", skus=("S",)),
         OrderDelivered(order_id="o1", customer_id="c", courier_id="k", skus=("S",)),
         ModeratorInviteAccepted(brand_id="acme", user_id="u"),
-        UserRegistered(user_id="u", email="u@x.y", display_name="u", roles=("super_admin",)),
+        UserRegistered(user_id="u", email="u@x.y", given_name="u", roles=("super_admin",)),
     ]
     for event in events:
         for follow_up in reactions.react(CAUSE, event):

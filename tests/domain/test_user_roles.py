@@ -11,7 +11,7 @@ from tests.domain.support import ADMIN, SUPER_ADMIN, SYSTEM, acting, given, reje
 RULES = identity.RULES
 BOB = "user-bob"
 REGISTERED = UserRegistered(
-    user_id=BOB, email="bob@example.com", display_name="Bob", roles=("customer",)
+    user_id=BOB, email="bob@example.com", given_name="Bob", roles=("customer",)
 )
 CUSTOMER = acting("user-carol", "customer")
 MODERATOR = acting("user-mo", "brand_moderator:acme")

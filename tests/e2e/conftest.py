@@ -38,11 +38,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
     ).start()
     ports = {"web": free_port(), "admin": free_port(), "relay": free_port()}
+    worker_metrics_port = free_port()
     env = base_env(
         server.url,
         PORT=str(ports["web"]),
         ADMIN_PORT=str(ports["admin"]),
         RELAY_PORT=str(ports["relay"]),
+        SLUICE_WORKER_METRICS_PORT=str(worker_metrics_port),
         RATE_LIMIT_PER_MINUTE="0",
         SLUICE_ADMIN_EMAIL=ADMIN_EMAIL,
         SLUICE_ADMIN_PASSWORD=ADMIN_PASSWORD,
@@ -55,6 +57,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         web=f"http://127.0.0.1:{ports['web']}",
         admin=f"http://127.0.0.1:{ports['admin']}",
         relay=f"ws://127.0.0.1:{ports['relay']}/ws",
+        worker_metrics=f"http://127.0.0.1:{worker_metrics_port}/metrics",
         env=env,
     )
     try:

@@ -92,6 +92,7 @@ class Stack:
     relay: str
     env: dict[str, str]
     processes: list[Process] = field(default_factory=list)
+    worker_metrics: str = ""  # the stack's worker's /metrics URL
 
 
 def base_env(redis_url: str, **overrides: str) -> dict[str, str]:

@@ -141,7 +141,7 @@ async def test_streams_prints_one_line_per_stream_and_group(
     lines = table.stdout.splitlines()
     assert lines[0].split() == [
         "PARTITION", "STREAM", "LENGTH", "GROUP", "CONSUMERS", "PENDING", "LAG", "OLDEST",
-        "PENDING", "DEAD",
+        "PENDING", "OLDEST", "UNPROCESSED", "DEAD",
     ]  # fmt: skip
     assert lines[-1].startswith("Redis ")
     commands = [line.split() for line in lines[1:-1] if line.split()[1] == "commands"]

@@ -118,7 +118,8 @@ async def test_a_registration_succeeds_with_only_its_public_event_in_the_result(
             data={
                 "user_id": command.user_id,
                 "email": "alice@example.com",
-                "display_name": "alice",
+                "given_name": "alice",
+                "family_name": None,
                 "roles": ["customer"],
             },
         )

@@ -205,7 +205,7 @@ async def test_the_read_models_are_the_same_after_a_replay_and_after_a_shuffled_
         *history("brand:b1", BrandCreated(brand_id="b1", name="Acme", description="")),
         *history(
             "user:u1",
-            UserRegistered(user_id="u1", email="u@x.io", display_name="U", roles=("customer",)),
+            UserRegistered(user_id="u1", email="u@x.io", given_name="U", roles=("customer",)),
         ),
         *history(SUPER_ADMINS, RoleAssigned(user_id="u1", role="super_admin")),
         *history(

@@ -17,6 +17,7 @@ from events.codec import encoder, envelope_decoder, record_decoder, result_decod
 from events.commands import RegisterUser
 from events.envelope import Envelope, ErrorInfo, EventRecord, PublicEvent, Result
 from events.events import Event, UserPasswordSet, UserRegistered
+from events.names import split_display_name
 from infra import keys, scripts
 from infra.command_log import envelope_for, submit
 from infra.dead_letters import queue_dead_letter
@@ -107,8 +108,13 @@ def records(env: Envelope, *events: Event, after: int = 0) -> list[EventRecord]:
 
 def registered(pending: Pending) -> UserRegistered:
     c = pending.command
+    given_name, family_name = split_display_name(c.display_name)
     return UserRegistered(
-        user_id=c.user_id, email=c.email, display_name=c.display_name, roles=c.roles
+        user_id=c.user_id,
+        email=c.email,
+        given_name=given_name,
+        family_name=family_name,
+        roles=c.roles,
     )
 
 
@@ -242,6 +248,9 @@ async def test_a_command_is_appended_once_per_command_id(store: Redis, settings:
         b"command": b"RegisterUser",
         b"submitted_at": str(envelope.submitted_at).encode(),
         b"actor": b"",
+        b"aggregate_id": aggregate_id.encode(),
+        b"correlation_id": envelope.command_id.encode(),
+        b"causation_id": b"",
     }
     assert 0 < await store.ttl(status_key) <= settings.result_ttl_seconds
 

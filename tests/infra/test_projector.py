@@ -29,7 +29,7 @@ async def projector(settings: Settings, redis: Redis) -> Projector:
 
 
 def registered(email: str = "alice@example.com", name: str = "Alice") -> UserRegistered:
-    return UserRegistered(user_id=USER, email=email, display_name=name, roles=("customer",))
+    return UserRegistered(user_id=USER, email=email, given_name=name, roles=("customer",))
 
 
 async def append(redis: Redis, event: Event, version: int) -> str:

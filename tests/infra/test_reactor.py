@@ -147,7 +147,7 @@ async def test_the_same_event_delivered_again_submits_and_schedules_nothing_new(
             "user:u1",
         ),
         (
-            UserRegistered(user_id="u1", email="a@b.c", display_name="A", roles=("super_admin",)),
+            UserRegistered(user_id="u1", email="a@b.c", given_name="A", roles=("super_admin",)),
             "user:u1",
             GrantSuperAdmin(user_id="u1"),
             "roles:super_admins",
@@ -178,7 +178,7 @@ async def test_role_hand_offs_become_system_commands_on_their_aggregate(
 async def test_events_calling_for_nothing_are_acknowledged_with_nothing_appended(
     redis: Redis, settings: Settings, reactor: Reactor
 ) -> None:
-    registered = UserRegistered(user_id="u1", email="a@b.c", display_name="A", roles=("customer",))
+    registered = UserRegistered(user_id="u1", email="a@b.c", given_name="A", roles=("customer",))
     await append(redis, settings, record_of(registered, "user:u1", 1))
     await redis.xadd(keys.events(0), {"e": b"{not a record"})
 

@@ -25,8 +25,8 @@ async def projector(settings: Settings, redis: Redis) -> Projector:
 async def test_roles_from_the_user_and_the_super_admins_make_one_list_in_any_order(
     redis: Redis, settings: Settings, projector: Projector
 ) -> None:
-    root = UserRegistered(user_id="root", email="r@x.io", display_name="R", roles=("super_admin",))
-    kurt = UserRegistered(user_id="kurt", email="k@x.io", display_name="K", roles=("customer",))
+    root = UserRegistered(user_id="root", email="r@x.io", given_name="R", roles=("super_admin",))
+    kurt = UserRegistered(user_id="kurt", email="k@x.io", given_name="K", roles=("customer",))
     records = [
         *history("user:root", root),
         *history("user:kurt", kurt, RoleAssigned(user_id="kurt", role="courier")),
@@ -52,7 +52,7 @@ async def test_roles_from_the_user_and_the_super_admins_make_one_list_in_any_ord
 async def test_the_start_up_admin_is_a_super_admin_before_the_singleton_counts_them(
     redis: Redis, settings: Settings, projector: Projector
 ) -> None:
-    root = UserRegistered(user_id="root", email="r@x.io", display_name="R", roles=("super_admin",))
+    root = UserRegistered(user_id="root", email="r@x.io", given_name="R", roles=("super_admin",))
     await project_all(redis, settings, projector, history("user:root", root))
     assert [u.user_id for u in (await list_users(redis, role="super_admin"))[0]] == ["root"]
 
@@ -72,7 +72,7 @@ async def test_the_start_up_admin_is_a_super_admin_before_the_singleton_counts_t
 async def test_a_rename_projected_before_the_registration_is_kept(
     redis: Redis, settings: Settings, projector: Projector
 ) -> None:
-    registered = UserRegistered(user_id="u1", email="u@x.io", display_name="Old", roles=())
+    registered = UserRegistered(user_id="u1", email="u@x.io", given_name="Old", roles=())
     records = history(
         "user:u1",
         registered,

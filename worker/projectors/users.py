@@ -11,6 +11,7 @@ from events.events import (
     UserPasswordSet,
     UserRegistered,
 )
+from events.names import join_display_name
 from infra import read_models
 
 
@@ -21,7 +22,7 @@ def project(pipe: Any, record: EventRecord, event: Event) -> None:
             view = read_models.UserView(
                 user_id=event.user_id,
                 email=event.email,
-                display_name=event.display_name,
+                display_name=join_display_name(event.given_name, event.family_name),
                 roles=event.roles,
             )
             read_models.queue_user(pipe, view, version, registered_at=record.occurred_at)
