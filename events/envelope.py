@@ -11,7 +11,9 @@ class AttemptError(msgspec.Struct, frozen=True, kw_only=True):
     """One failed attempt at a command: what went wrong, and when."""
 
     attempt: int
-    code: str  # transient | handler_error | conflict_storm | too_many_deliveries | poison_message
+    # transient | handler_error | conflict_storm | too_many_deliveries | poison_message
+    # | unreadable_history
+    code: str
     type: str
     message: str
     at: int  # epoch milliseconds

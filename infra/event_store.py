@@ -22,6 +22,9 @@ class Commit:
     entry_id: str
     result: Result
     expected_version: int = NO_VERSION_CHECK
+    # The command whose events the decision's state ends with, when that state was moved on by
+    # an earlier command of the same batch: the history must end with that command's events.
+    after_command: str | None = None
     records: Sequence[EventRecord] = ()
     claims: dict[str, str] | None = None  # claim name -> owner
 
@@ -66,6 +69,7 @@ def queue_commit(
         encoder.encode(commit.result),
         status_ttl,
         results_maxlen,
+        commit.after_command or "",
         len(commit.records),
         *(encoder.encode(record) for record in commit.records),
         *claims.values(),

@@ -9,34 +9,31 @@ lost claim races reload and decide again; a handler that fails is retried with b
 """
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
 import msgspec
 
-from domain.aggregate import AggregateRules, Context, State
+from domain.aggregate import AggregateRules, Context
 from domain.errors import DomainError, TransientError
 from domain.registry import AGGREGATES, COMMAND_AGGREGATE, aggregate_type
 from events.codec import decode_command, encoder, envelope_decoder, event_name
 from events.commands import Command
 from events.envelope import AttemptError, Envelope, ErrorInfo, EventRecord, PublicEvent, Result
-from events.events import Event
-from infra import keys, scripts, snapshots
+from infra import keys, scripts
 from infra.command_log import now_ms
 from infra.dead_letters import queue_dead_letter
 from infra.errors import is_no_script
 from infra.event_store import (
     Commit,
     parse_outcome,
-    queue_claim_owner,
     queue_commit,
-    queue_history,
 )
 from infra.metrics import command_meters, dead_lettered
-from infra.snapshots import Restored, Snapshot, SnapshotUnreadable
 from infra.streams import Entry
 from worker import faults
+from worker.aggregates import AggregateLoader, Key, Loaded
 from worker.consumer import Batch, StreamConsumer
 from worker.deps import Deps
 from worker.retries import Retrier, attempt_error
@@ -55,29 +52,13 @@ class Work:
     rules: AggregateRules
 
 
-@dataclass
-class Loaded:
-    state: State
-    version: int
-    owners: dict[str, str | None] = field(default_factory=dict)
-    # Events decided in this batch but not yet evolved into `state`: folded in only when a later
-    # command of the batch acts on the same aggregate (most aggregates see one command).
-    unapplied: list[Event] = field(default_factory=list)
-    base: int = 0  # the version of the snapshot the state was rebuilt from; 0: none
-
-    def current_state(self, rules: AggregateRules) -> State:
-        for event in self.unapplied:
-            self.state = rules.evolve(self.state, event)
-        self.unapplied.clear()
-        return self.state
-
-
 class CommandConsumer(StreamConsumer):
     def __init__(self, deps: Deps) -> None:
         partitions = range(deps.settings.partitions)
         super().__init__(deps, [keys.commands(p) for p in partitions], keys.WORKERS_GROUP)
         self.retrier = Retrier(deps.settings, deps.redis, deps.arq)
         self.faults = faults.parse(deps.settings.faults)
+        self.aggregates = AggregateLoader(deps.redis, deps.settings)
 
     async def handle(self, batch: Batch) -> None:
         await self.process(batch)
@@ -247,116 +228,23 @@ class CommandConsumer(StreamConsumer):
                 meters.handler_seconds.observe(round_trips_s + own_s)
             elif kind in ("conflict", "claimed"):
                 conflicting.append(item)
-        await self._write_snapshots(work, loaded, ready, replies)
+        unsettled = {(w.partition, w.envelope.aggregate_id) for w in conflicting}
+        rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in work}
+        await self.aggregates.write_snapshots(loaded, rules_of, set(loaded) - unsettled)
         return conflicting, failed
 
-    async def _load(self, work: list[Work]) -> dict[tuple[int, str], Loaded]:
-        aggregates = list(dict.fromkeys((w.partition, w.envelope.aggregate_id) for w in work))
+    async def _load(self, work: list[Work]) -> dict[Key, Loaded]:
+        rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in work}
         claims = list(
             dict.fromkeys((w.partition, name) for w in work for name in w.rules.claims(w.command))
         )
-        try:
-            replies = await self._fetch(aggregates, claims)
-        except Exception as error:
-            if not is_no_script(error):
-                raise
-            await scripts.load_all(self.redis)  # the server restarted and forgot them
-            replies = await self._fetch(aggregates, claims)
-        owners: dict[int, dict[str, str | None]] = {}
-        for (partition, name), owner in zip(claims, replies[len(aggregates) :], strict=True):
-            owners.setdefault(partition, {})[name] = owner.decode() if owner else None
-        rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in work}
-        restored: dict[tuple[int, str], Restored] = {}
-        unreadable: list[tuple[int, str]] = []
-        for key, raw in zip(aggregates, replies[: len(aggregates)], strict=True):
-            if self.settings.snapshot_every <= 0:
-                restored[key] = snapshots.restore_history(rules_of[key], raw)
-                continue
-            try:
-                restored[key] = snapshots.restore(rules_of[key], key[1], raw)
-            except SnapshotUnreadable as error:
-                log.warning("dropping the unreadable snapshot of %s: %s", key[1], error)
-                unreadable.append(key)
-        if unreadable:
-            restored.update(await self._reload_without_snapshots(unreadable, rules_of))
-        return {
-            key: Loaded(found.state, found.version, owners.setdefault(key[0], {}), base=found.base)
-            for key, found in restored.items()
-        }
+        return await self.aggregates.load(rules_of, claims)
 
-    async def _fetch(
-        self, aggregates: list[tuple[int, str]], claims: list[tuple[int, str]]
-    ) -> list[Any]:
-        """One round trip: each aggregate's snapshot and history after it, each claim's owner."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for partition, aggregate_id in aggregates:
-                if self.settings.snapshot_every > 0:
-                    snapshots.queue_load(pipe, partition, aggregate_id)
-                else:
-                    queue_history(pipe, partition, aggregate_id)
-            for partition, name in claims:
-                queue_claim_owner(pipe, partition, name)
-            replies: list[Any] = await pipe.execute()
-        return replies
-
-    async def _reload_without_snapshots(
-        self, aggregates: list[tuple[int, str]], rules_of: dict[tuple[int, str], AggregateRules]
-    ) -> dict[tuple[int, str], Restored]:
-        """Rare: a snapshot that does not decode is deleted and the whole history replayed."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for partition, aggregate_id in aggregates:
-                snapshots.queue_drop(pipe, partition, aggregate_id)
-                queue_history(pipe, partition, aggregate_id)
-            replies = await pipe.execute()
-        return {
-            key: snapshots.restore_history(rules_of[key], history)
-            for key, history in zip(aggregates, replies[1::2], strict=True)
-        }
-
-    async def _write_snapshots(
-        self,
-        work: list[Work],
-        loaded: dict[tuple[int, str], Loaded],
-        ready: list[tuple[Work, Commit]],
-        replies: list[Any],
-    ) -> None:
-        """Snapshots each aggregate whose version crossed a multiple of `snapshot_every` since
-        the snapshot it was loaded from, all in one pipeline.
-
-        Only an aggregate whose every commit of this attempt went through: then the state in
-        memory is the state at its version. Snapshots are a cache, so a failed write is logged
-        and left to a later load, which replays a longer tail and writes again.
-        """
-        every = self.settings.snapshot_every
-        if every <= 0:
-            return
-        due = {key for key, now in loaded.items() if now.version // every > now.base // every}
-        if not due:
-            return
-        for (item, _), reply in zip(ready, replies, strict=True):
-            key = (item.partition, item.envelope.aggregate_id)
-            if key in due and parse_outcome(reply).kind != "ok":
-                due.discard(key)
-        rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in work}
-        batch = [
-            Snapshot(
-                partition=partition,
-                aggregate_id=aggregate_id,
-                version=loaded[(partition, aggregate_id)].version,
-                state=loaded[(partition, aggregate_id)].current_state(
-                    rules_of[(partition, aggregate_id)]
-                ),
-            )
-            for partition, aggregate_id in due
-        ]
-        try:
-            await snapshots.write(self.redis, batch)
-        except Exception:
-            log.warning("could not write %d snapshots", len(batch), exc_info=True)
-
-    def _decide(self, item: Work, loaded: dict[tuple[int, str], Loaded]) -> Commit | AttemptError:
+    def _decide(self, item: Work, loaded: dict[Key, Loaded]) -> Commit | AttemptError:
         env = item.envelope
         current = loaded[(item.partition, env.aggregate_id)]
+        if current.unreadable:  # retried: a deployment that can read it may come
+            return attempt_error(env, "unreadable_history", current.unreadable)
         try:
             faults.inject(self.faults, env)
             context = Context(
@@ -377,6 +265,7 @@ class CommandConsumer(StreamConsumer):
                     env, "rejected", error=ErrorInfo(code=error.code, message=error.message)
                 ),
                 expected_version=current.version,
+                after_command=current.after,
             )
         except TransientError as error:
             return attempt_error(env, "transient", error)
@@ -412,13 +301,11 @@ class CommandConsumer(StreamConsumer):
             entry_id=item.entry_id,
             result=_result(env, "succeeded", events=public),
             expected_version=current.version,
+            after_command=current.after,
             records=records,
             claims=claims,
         )
-        # Later commands of this batch on the same aggregate see this one's effects.
-        current.unapplied.extend(events)
-        current.version += len(events)
-        current.owners.update(claims)
+        current.advance(env.command_id, events, claims)  # seen by the batch's later commands
         return commit
 
     async def _commit(self, commits: list[Commit]) -> list[Any]:

@@ -66,11 +66,14 @@ class StreamConsumer(abc.ABC):
 
     async def _consume(self) -> None:
         await self.prepare()
-        await self._settle_own_pending()
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
+        settled_own = False
         while not self.stopping.is_set():
             try:
+                if not settled_own:  # under the same guard as every read: a failure retries
+                    await self._settle_own_pending()
+                    settled_own = True
                 if loop.time() >= next_sweep:
                     await self.reclaim()
                     next_sweep = loop.time() + self.settings.claim_idle_ms / 2000

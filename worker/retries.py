@@ -63,7 +63,15 @@ class Retrier:
                 attempts = envelope.attempts + 1
                 if attempts >= self.settings.max_attempts or self.arq is None:
                     log.warning(
-                        "command %s failed %d times; dead-lettered", envelope.command_id, attempts
+                        "command %s failed %d times (%s); dead-lettered",
+                        envelope.command_id,
+                        attempts,
+                        error.code,
+                        extra={
+                            "command_id": envelope.command_id,
+                            "correlation_id": envelope.correlation_id,
+                            "partition": partition,
+                        },
                     )
                     self.dead_letter(pipe, partition, entry_id, envelope, errors, error)
                     dead_lettered(envelope.command, error.code)

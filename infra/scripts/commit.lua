@@ -6,7 +6,8 @@
 -- KEYS[4] partition result log   KEYS[5] partition command stream KEYS[6..] claim keys
 -- ARGV[1] group   ARGV[2] entry id   ARGV[3] expected version (-1: do not check)
 -- ARGV[4] status  ARGV[5] result JSON  ARGV[6] status TTL s  ARGV[7] results MAXLEN
--- ARGV[8] number of events n, ARGV[9 .. 8+n] event records, then one owner per claim key.
+-- ARGV[8] the command whose events the history must end with ('' for no such check)
+-- ARGV[9] number of events n, ARGV[10 .. 9+n] event records, then one owner per claim key.
 --
 -- Returns {'ok', event ids...} | {'duplicate'} | {'conflict', actual version}
 --       | {'claimed', claim index, owner}
@@ -22,10 +23,18 @@ if expected >= 0 then
   if actual ~= expected then
     return {'conflict', actual}
   end
+  -- A decision made on top of an earlier one of its batch holds only if that one's events are
+  -- the history's last: another writer may have appended as many events in its place.
+  if ARGV[8] ~= '' then
+    local last = redis.call('LINDEX', KEYS[2], -1)
+    if not last or cjson.decode(last)['command_id'] ~= ARGV[8] then
+      return {'conflict', actual}
+    end
+  end
 end
 
-local n = tonumber(ARGV[8])
-local first_owner = 9 + n
+local n = tonumber(ARGV[9])
+local first_owner = 10 + n
 for i = 6, #KEYS do
   local wanted = ARGV[first_owner + i - 6]
   local owner = redis.call('GET', KEYS[i])
@@ -35,7 +44,7 @@ for i = 6, #KEYS do
 end
 
 local reply = {'ok'}
-for i = 9, 8 + n do
+for i = 10, 9 + n do
   redis.call('RPUSH', KEYS[2], ARGV[i])
   reply[#reply + 1] = redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
 end

@@ -56,6 +56,7 @@ class Cluster:
             SLUICE_RETRY_BASE="0.05",
             SLUICE_RETRY_CAP="0.5",
             SLUICE_SHUTDOWN_GRACE="5",
+            SLUICE_WORKER_METRICS_PORT="0",  # many workers on one host: no metrics port each
             **overrides,
         )
         self.live: dict[str, Process] = {}

@@ -25,7 +25,8 @@ from infra.event_store import load_history
 from infra.identity import registration
 from infra.settings import Settings
 from infra.streams import Entry
-from worker.commands import CommandConsumer, Loaded, Work
+from worker.aggregates import Loaded
+from worker.commands import CommandConsumer, Work
 from worker.deps import Deps
 
 HASH = "$argon2id$v=19$fake-hash-never-shown"
@@ -236,6 +237,54 @@ async def test_a_version_conflict_is_decided_again_on_the_new_history_without_du
     assert await pending_count(redis, settings) == 0
 
 
+async def test_a_decision_built_on_an_earlier_one_of_its_batch_falls_with_it(
+    redis: Redis, settings: Settings, consumer: CommandConsumer
+) -> None:
+    """Two logins in one batch: the second is decided on the state the first leaves. When
+    another writer appends one event in the meantime, the first conflicts, and the second
+    (whose expected version now matches by count alone) must not commit on a state that never
+    was: both are decided again, in order, after the intruder."""
+    registered, command = await register(redis, settings)
+    await consumer._read_once(">", block=False)
+    logins = [
+        envelope_for(
+            settings=settings,
+            command=RecordLogin(user_id=command.user_id, session_id=f"s-{i}"),
+            aggregate_id=registered.aggregate_id,
+        )
+        for i in range(2)
+    ]
+    for login in logins:
+        assert await submit(redis, settings, login)
+    intruder = EventRecord(
+        event="UserLoggedIn",
+        version=1,
+        data=msgspec.Raw(encoder.encode(UserLoggedIn(user_id=command.user_id, session_id="s-x"))),
+        aggregate_id=registered.aggregate_id,
+        aggregate_version=3,
+        command_id="someone-elses-command",
+        correlation_id="someone-elses-command",
+        causation_id=None,
+        actor=None,
+        occurred_at=1,
+    )
+    interfering = InterferingConsumer(Deps(settings=settings, redis=redis, consumer="c1"), intruder)
+
+    assert await interfering._read_once(">", block=False) == 2
+
+    history = await load_history(redis, registered.partition, registered.aggregate_id)
+    assert [(r.aggregate_version, r.command_id) for r in history] == [
+        (1, registered.command_id),
+        (2, registered.command_id),
+        (3, "someone-elses-command"),
+        (4, logins[0].command_id),
+        (5, logins[1].command_id),
+    ]
+    for login in logins:
+        assert (await status(redis, settings, login)).status == "succeeded"
+    assert await pending_count(redis, settings) == 0
+
+
 async def test_a_done_command_delivered_again_is_acknowledged_without_new_events(
     redis: Redis, settings: Settings, consumer: CommandConsumer
 ) -> None:
@@ -336,6 +385,47 @@ async def test_an_undecodable_entry_is_dead_lettered_and_the_stream_keeps_flowin
     [result] = await results(redis, env.partition)  # an entry with no readable id: no result
     assert (result.command_id, result.status) == (env.command_id, "succeeded")
     assert (await status(redis, settings, env)).status == "succeeded"
+    assert await pending_count(redis, settings) == 0
+
+
+async def test_a_history_this_code_cannot_read_fails_only_the_commands_on_it(
+    redis: Redis, settings: Settings, consumer: CommandConsumer
+) -> None:
+    """An event written by newer code (v9) in one user's history: the command on that user
+    fails with `unreadable_history` (dead-lettered here, where no arq retries it); another
+    user's command of the same batch succeeds, and nothing is left pending."""
+    stuck, stuck_command = await register(redis, settings, "stuck@example.com")
+    await consumer._read_once(">", block=False)
+    from_the_future = EventRecord(
+        event="UserLoggedIn",
+        version=9,
+        data=msgspec.Raw(b'{"user_id":"x","session_id":"y","device":"z"}'),
+        aggregate_id=stuck.aggregate_id,
+        aggregate_version=3,
+        command_id="newer-code",
+        correlation_id="newer-code",
+        causation_id=None,
+        actor=None,
+        occurred_at=1,
+    )
+    await redis.rpush(
+        keys.history(stuck.partition, stuck.aggregate_id), encoder.encode(from_the_future)
+    )
+    login = envelope_for(
+        settings=settings,
+        command=RecordLogin(user_id=stuck_command.user_id, session_id="s-1"),
+        aggregate_id=stuck.aggregate_id,
+    )
+    assert await submit(redis, settings, login)
+    fine, _ = await register(redis, settings, "fine@example.com")
+
+    await drain(consumer)
+
+    failed = await status(redis, settings, login)
+    assert failed.status == "failed"
+    assert [e.code for e in failed.errors] == ["unreadable_history"]
+    assert "v9" in failed.errors[0].message
+    assert (await status(redis, settings, fine)).status == "succeeded"
     assert await pending_count(redis, settings) == 0
 
 

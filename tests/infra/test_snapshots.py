@@ -26,8 +26,9 @@ from infra.command_log import envelope_for, find_status, submit
 from infra.event_store import load_history
 from infra.scripts import LOAD_AGGREGATE
 from infra.settings import Settings
+from worker.aggregates import Loaded
 from worker.cli import cli
-from worker.commands import CommandConsumer, Loaded, Work
+from worker.commands import CommandConsumer, Work
 from worker.deps import Deps
 
 CAROL = "user-carol"
