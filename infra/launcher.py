@@ -59,6 +59,9 @@ def main() -> int:
     honcho = [sys.executable, "-m", "honcho", "start", "-f", "Procfile"]
     honcho += ["-p", env.get("PORT", "8000")]
     child = subprocess.Popen(honcho, env=env)
+    # A supervisor's SIGTERM is passed on to honcho, which stops every process before we return
+    # (by default the launcher would die at once and leave them all running).
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
     try:
         while True:
             try:
