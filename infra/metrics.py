@@ -17,7 +17,7 @@ from events.commands import COMMAND_TYPES
 from infra.stream_stats import StreamsReport
 
 # A `_created` timestamp beside every counter doubles the scrape for nothing Prometheus uses.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 UNKNOWN = "unknown"
 RESULT_STATUSES = frozenset({"succeeded", "rejected", "failed"})
