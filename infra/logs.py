@@ -248,6 +248,8 @@ def configure(process: str, *, default_level: str = "INFO") -> logging.Handler:
     logging.captureWarnings(True)  # Python's warnings too, as records rather than raw text
     for name in ("sluice", *ROUTED_LOGGERS):
         logger = logging.getLogger(name)
+        if name != "sluice" and not logger.handlers and not logger.propagate:
+            continue  # switched off on purpose, e.g. uvicorn's access log by --no-access-log
         logger.handlers.clear()
         logger.propagate = True
     logging.getLogger("sluice").setLevel(level)

@@ -153,6 +153,25 @@ def test_uvicorn_and_arq_loggers_come_out_through_the_same_handler(
     assert "color_message" not in lines[0]
 
 
+def test_a_logger_switched_off_before_stays_off(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`uvicorn --no-access-log` empties and detaches `uvicorn.access` before the factory runs:
+    one line per request is what the option is there to avoid."""
+    access = logging.getLogger("uvicorn.access")
+    monkeypatch.setattr(access, "handlers", [])
+    monkeypatch.setattr(access, "propagate", False)
+    logging.getLogger("uvicorn").setLevel(logging.INFO)
+    configured(monkeypatch, "json")
+    configured(monkeypatch, "json")
+
+    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", "/command", "1.1", 202)
+    logging.getLogger("uvicorn.error").info("still here")
+
+    lines = json_lines(capsys.readouterr().err)
+    assert [(line["logger"], line["msg"]) for line in lines] == [("uvicorn.error", "still here")]
+
+
 def test_configuring_twice_leaves_one_handler(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
