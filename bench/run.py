@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -417,6 +417,14 @@ def highest_rate_within_target(timings: dict[int, Timing]) -> float:
 # --- the run ----------------------------------------------------------------------------------
 
 
+def _installed(package: str) -> str:
+    """Its version, for a package of the bench group that a partial run may not need."""
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed (make bench installs it)"
+
+
 async def versions(redis: Redis) -> dict[str, str]:
     info: dict[str, Any] = await redis.info("server")
     return {
@@ -425,7 +433,7 @@ async def versions(redis: Redis) -> dict[str, str]:
         "redis_py": version("redis"),
         "hiredis": version("hiredis"),
         "arq": version("arq"),
-        "faststream": version("faststream"),
+        "faststream": _installed("faststream"),
         "msgspec": version("msgspec"),
     }
 

@@ -22,7 +22,7 @@ from worker.deps import Deps
 
 async def drain(url: str, partitions: int, deadline: float, name: str) -> Timing:
     settings = Settings(redis_url=url, partitions=partitions)
-    redis = connect(settings)
+    redis = connect(settings, socket_timeout=None)  # as the worker: batches are bounded whole
     try:
         consumer = CommandConsumer(Deps(settings=settings, redis=redis, consumer=name))
         await consumer.prepare()

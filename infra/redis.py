@@ -1,5 +1,6 @@
 """Redis client factory: one asyncio client per process, with bounded timeouts."""
 
+import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,13 +36,25 @@ def _split_name(args: tuple[Any, ...]) -> tuple[Any, ...]:
 def connect(settings: Settings, *, socket_timeout: float | None = 5.0) -> "Redis":
     """A client for the data Redis. Blocking reads pass their own, longer, timeout.
 
+    With `socket_timeout=None` no reply is timed: the caller bounds whole operations, and TCP
+    keepalive notices a server that vanished without closing its connections.
     TLS (`rediss://`) and Unix-socket URLs keep redis-py's own connection classes."""
     client: Redis = Redis.from_url(
         settings.redis_url,
         socket_timeout=socket_timeout,
         socket_connect_timeout=2.0,
+        socket_keepalive=True,
+        socket_keepalive_options=KEEPALIVE,
         health_check_interval=30,
         max_connections=256,
         connection_class=HiredisPackingConnection,
     )
     return client
+
+
+# A dead peer is noticed after about 10 + 3 * 5 seconds of silence, where the platform allows.
+KEEPALIVE = {
+    option: value
+    for name, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+    if (option := getattr(socket, name, None)) is not None
+}

@@ -12,6 +12,9 @@ from worker.deps import Deps
 
 log = logging.getLogger("sluice.worker")
 
+# Beyond the blocking read itself: a batch of hundreds of commands settles in milliseconds.
+ITERATION_TIMEOUT_SECONDS = 30.0
+
 Batch = list[tuple[int, Entry]]  # (partition, (entry id, fields))
 
 
@@ -75,9 +78,11 @@ class StreamConsumer(abc.ABC):
                     await self._settle_own_pending()
                     settled_own = True
                 if loop.time() >= next_sweep:
-                    await self.reclaim()
+                    async with asyncio.timeout(self.iteration_timeout):
+                        await self.reclaim()
                     next_sweep = loop.time() + self.settings.claim_idle_ms / 2000
-                await self._read_once(">")
+                async with asyncio.timeout(self.iteration_timeout):
+                    await self._read_once(">")
             except Exception as error:
                 if is_no_group(error):
                     log.warning("%s: consumer group missing; creating it again", self.group)
@@ -86,16 +91,27 @@ class StreamConsumer(abc.ABC):
                 log.exception("%s: consumer iteration failed; retrying", self.group)
                 await asyncio.sleep(0.5)  # back off from a failing Redis
 
+    @property
+    def iteration_timeout(self) -> float:
+        """How long one read and its batch may take before the loop gives up on them.
+
+        The worker's client has no per-reply timeout (on a hot pipeline it costs more CPU than
+        the replies' parsing): a Redis that stops answering is noticed here instead, the batch
+        left pending for a retry or another worker.
+        """
+        return self.settings.read_block_ms / 1000 + ITERATION_TIMEOUT_SECONDS
+
     async def _settle_own_pending(self) -> None:
         """Entries delivered to this consumer name before a restart come first, once each."""
         after = dict.fromkeys(self.streams, "0")
         while not self.stopping.is_set():
-            batch = await self._read(after, block=False)
-            if not batch:
-                return
-            for partition, (entry_id, _) in batch:
-                after[self.streams[partition]] = entry_id
-            await self.handle(batch)
+            async with asyncio.timeout(self.iteration_timeout):
+                batch = await self._read(after, block=False)
+                if not batch:
+                    return
+                for partition, (entry_id, _) in batch:
+                    after[self.streams[partition]] = entry_id
+                await self.handle(batch)
 
     async def _read_once(self, start: str, *, block: bool = True) -> int:
         batch = await self._read(dict.fromkeys(self.streams, start), block=block)

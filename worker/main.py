@@ -44,7 +44,8 @@ ARQ_RETRIES = 60
 async def startup(ctx: dict[str, Any]) -> None:
     logs.configure("worker")
     settings = get_settings()
-    redis = connect(settings, socket_timeout=settings.read_block_ms / 1000 + 10)
+    # No per-reply timeout: the consumers bound each batch as a whole (`iteration_timeout`).
+    redis = connect(settings, socket_timeout=None)
     name = ConsumerName(redis, "worker", settings.consumer_name)
     consumer = await name.acquire()
     deps = Deps(settings=settings, redis=redis, consumer=consumer, arq=ctx["redis"])
