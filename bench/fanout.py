@@ -9,8 +9,9 @@ the appends come from `bench.load_fanout`, a process of its own.
 import os
 import subprocess
 import sys
-import time
+import threading
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,18 +62,14 @@ def serving(factory: str, env: dict[str, str]) -> Iterator[str]:
         text=True,
     )
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        assert process.stderr is not None
-        said: list[str] = []
-        for line in process.stderr:
-            if "Uvicorn running on" in line:
-                break
-            said.append(line)
-            if time.monotonic() > deadline:
-                raise FanoutFailed(f"{factory} did not start in {STARTUP_SECONDS:.0f} s")
-        else:
-            tail = "".join(said[-20:])
-            raise FanoutFailed(f"{factory} exited {process.wait()} before serving:\n{tail}")
+        # Read its output for as long as it runs: a full pipe would block a server that logs
+        # each WebSocket it accepts.
+        said: deque[str] = deque(maxlen=20)
+        ready = threading.Event()
+        threading.Thread(target=_follow, args=(process, said, ready), daemon=True).start()
+        if not ready.wait(STARTUP_SECONDS):
+            tail = "".join(said)
+            raise FanoutFailed(f"{factory} not serving after {STARTUP_SECONDS:.0f} s:\n{tail}")
         yield f"ws://127.0.0.1:{port}/ws"
     finally:
         process.terminate()
@@ -81,6 +78,14 @@ def serving(factory: str, env: dict[str, str]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _follow(process: "subprocess.Popen[str]", said: "deque[str]", ready: threading.Event) -> None:
+    assert process.stderr is not None
+    for line in process.stderr:
+        said.append(line)
+        if "Uvicorn running on" in line:
+            ready.set()
 
 
 async def admin_token(redis: Redis) -> str:

@@ -41,6 +41,7 @@ from bench.common import (
     parse_report,
     payload,
 )
+from bench.fanout import fanout
 from bench.stack import running
 from events.commands import ChangeDisplayName
 from infra import keys
@@ -296,7 +297,7 @@ GATEWAY_TARGETS = {
     "bare": "bare Starlette + msgspec, one XADD per request",
     "coalesced": "bare, concurrent XADDs coalesced in one pipeline",
 }
-GATEWAY_SECONDS = 10.0  # each timed run at most (5 with --quick), -n requests at most
+GATEWAY_SECONDS = 3.0  # each timed run at most (2 with --quick), -n requests at most
 GATEWAY_WARMUP = 200  # untimed requests before each timed run
 # The longest display name there is: the body is 160 bytes (plus a Bearer header for Sluice).
 GATEWAY_BODY = json.dumps(
@@ -417,6 +418,38 @@ def highest_rate_within_target(timings: dict[int, Timing]) -> float:
 # --- the run ----------------------------------------------------------------------------------
 
 
+# --- 6. fan-out, 7. growth -----------------------------------------------------------------
+
+FANOUT = ((1, 5000), (100, 500), (1000, 100))  # (subscribers, events): deliveries S x M
+GROWTH = (1, 4, 16)
+GROWTH_SUBSCRIBERS = 50  # x 1, 4, 16, each receiving GROWTH_EVENTS
+GROWTH_EVENTS = 200
+
+
+async def fanouts(redis: Redis, url: str, quick: bool) -> dict[str, Timing]:
+    """Sluice's relay and the bare one, at each subscriber count. Keyed `target-S`."""
+    timings: dict[str, Timing] = {}
+    for s, m in FANOUT:
+        m = max(10, m // 5) if quick else m
+        for bare in (False, True):
+            key = f"{'bare' if bare else 'sluice'}-{s}"
+            timings[key] = await fanout(redis, url, s, m, bare=bare)
+    return timings
+
+
+async def growth(redis: Redis, url: str, n: int) -> dict[str, float]:
+    """The worker at 1x, 4x and 16x commands, the relay at 1x, 4x and 16x subscribers: a flat
+    rate means the cost per command (per delivery) does not grow with the load."""
+    rates: dict[str, float] = {}
+    base = max(250, n // 16)
+    for factor in GROWTH:
+        _, trivial = await sluice_worker(redis, url, base * factor, 1)
+        rates[f"worker-{factor}"] = trivial
+        s = GROWTH_SUBSCRIBERS * factor
+        rates[f"relay-{factor}"] = (await fanout(redis, url, s, GROWTH_EVENTS, bare=False)).rate
+    return rates
+
+
 def _installed(package: str) -> str:
     """Its version, for a package of the bench group that a partial run may not need."""
     try:
@@ -467,6 +500,21 @@ async def measure(
         for q in ("p50", "p99", "p999"):
             rows[f"e2e-{rate}-{q}"] = Row(f"{name}: {q.replace('p999', 'p99.9')}", "µs")
         rows[f"e2e-{rate}-http_p99"] = Row(f"{name}: p99 of the 202 alone", "µs")
+    for s_count, _ in FANOUT:
+        for target, label in (("sluice", "Sluice relay"), ("bare", "bare Starlette relay")):
+            name = f"6 fan-out to {s_count} subscriber{'s' if s_count > 1 else ''}, {label}"
+            rows[f"fanout-{target}-{s_count}"] = Row(f"{name}: deliveries", "msgs/s")
+            rows[f"fanout-{target}-{s_count}-p99"] = Row(f"{name}: p99 XADD to receipt", "µs")
+    for factor in GROWTH:
+        base = max(250, n // 16)
+        rows[f"growth-worker-{factor}"] = Row(
+            f"7 growth: Sluice ChangeDisplayName, {base * factor:,} commands ({factor}x)", "cmds/s"
+        )
+        rows[f"growth-relay-{factor}"] = Row(
+            f"7 growth: Sluice relay, {GROWTH_SUBSCRIBERS * factor} subscribers ({factor}x), "
+            f"{GROWTH_EVENTS} events",
+            "msgs/s",
+        )
     rows["e2e-best"] = Row(
         f"5 end to end: highest of {', '.join(map(str, E2E_RATES))} cmd/s with p99 <= "
         f"{E2E_P99_TARGET_US // 1000} ms",
@@ -488,7 +536,7 @@ async def measure(
                     rows[f"register{suffix}"].reps.append(register)
                     rows[f"trivial{suffix}"].reps.append(trivial)
             if only in (None, "gateway"):
-                seconds = 5.0 if quick else GATEWAY_SECONDS
+                seconds = 2.0 if quick else GATEWAY_SECONDS
                 for fsync in GATEWAY_FSYNC:
                     for key, timing in (await gateway(n, seconds, fsync)).items():
                         rows[key].reps.append(timing.rate)
@@ -501,6 +549,13 @@ async def measure(
                     for q in ("p50", "p99", "p999", "http_p99"):
                         rows[f"e2e-{rate}-{q}"].reps.append(timing.detail[f"{q}_us"])
                 rows["e2e-best"].reps.append(highest_rate_within_target(e2e))
+            if only in (None, "fanout"):
+                for key, timing in (await fanouts(redis, url, quick)).items():
+                    rows[f"fanout-{key}"].reps.append(timing.rate)
+                    rows[f"fanout-{key}-p99"].reps.append(timing.detail["p99_us"])
+            if only in (None, "growth"):
+                for key, rate in (await growth(redis, url, n)).items():
+                    rows[f"growth-{key}"].reps.append(rate)
             for row in rows.values():
                 if row.reps:
                     print(f"  {row.name}: {row.reps[-1]:,.0f} {row.unit}", file=sys.stderr)
@@ -519,6 +574,14 @@ async def measure(
         {f"{name}_to_1b": round(rows[name].median / commit, 3) for name in measured}
         | {f"{name}_to_arq": round(rows[name].median / arq, 2) for name in measured}
         | {f"{name}_to_faststream": round(rows[name].median / faststream, 2) for name in measured}
+        | {
+            "relay_to_bare_at_100": round(
+                rows["fanout-sluice-100"].median / rows["fanout-bare-100"].median, 3
+            ),
+            "gateway_to_bare_batched_at_32_always": round(
+                rows["sluice-always-32"].median / rows["coalesced-always-32"].median, 3
+            ),
+        }
     )
     return {
         "versions": found,
@@ -527,10 +590,7 @@ async def measure(
     }
 
 
-NOT_MEASURED = [
-    "6 WebSocket fan-out",
-    "7 growth at 4x and 16x",
-]
+NOT_MEASURED: list[str] = []
 
 
 def table(result: dict[str, Any]) -> str:
@@ -557,22 +617,27 @@ def table(result: dict[str, Any]) -> str:
         f"FastStream: ChangeDisplayName {r['trivial_to_faststream']:.2f}x, RegisterUser "
         f"{r['register_to_faststream']:.2f}x."
     )
+    lines.append(
+        f"Sluice gateway / bare batched endpoint at 32 connections, appendfsync always: "
+        f"{r['gateway_to_bare_batched_at_32_always']:.1%}. Sluice relay / bare relay at 100 "
+        f"subscribers: {r['relay_to_bare_at_100']:.1%}."
+    )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="5,000 messages instead of 50,000")
+    parser.add_argument("--quick", action="store_true", help="5,000 messages instead of 20,000")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("-n", type=int, default=None, help="messages per benchmark")
     parser.add_argument(
         "--only",
-        choices=("sluice", "ceiling", "peers", "gateway", "e2e"),
+        choices=("sluice", "ceiling", "peers", "gateway", "e2e", "fanout", "growth"),
         default=None,
         help="run only these rows (printed, not written to bench/results.json)",
     )
     args = parser.parse_args()
-    n = args.n or (5_000 if args.quick else 50_000)
+    n = args.n or (5_000 if args.quick else 20_000)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="sluice-bench-") as data:
         server = EmbeddedRedis(Path(data), free_port(), appendfsync=APPENDFSYNC).start()
