@@ -7,8 +7,7 @@ from starlette.requests import Request
 from api.http import ApiError
 from api.state import state_of
 from infra.identity import ADMIN_ROLES
-from infra.read_models import get_user
-from infra.sessions import find_session
+from infra.principals import find_principal
 
 MAX_TOKEN_LENGTH = 256
 
@@ -41,10 +40,10 @@ async def authenticate(request: Request) -> Principal | None:
     if token is None:
         return None
     state = state_of(request)
-    session = await find_session(state.redis, token)
-    if session is None:
+    found = await find_principal(state.redis, token)
+    if found is None:
         raise ApiError(401, "unauthenticated", "the session is unknown or has expired")
-    user = await get_user(state.redis, session.user_id)
+    session, user = found
     roles = frozenset(user.roles) if user is not None else frozenset()
     return Principal(user_id=session.user_id, roles=roles, token=token)
 

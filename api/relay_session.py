@@ -12,8 +12,7 @@ from api.relay_positions import parse_position
 from api.relay_replay import replay
 from api.relay_topics import Access, Viewer, access, resolve
 from infra.errors import Unavailable
-from infra.read_models import get_user
-from infra.sessions import find_session
+from infra.principals import find_principal
 from infra.settings import Settings
 from infra.tokens import token_hash
 
@@ -54,16 +53,16 @@ class Session:
 
     async def _auth(self, token: str) -> None:
         try:
-            session = await find_session(self.redis, token)
-            user = None if session is None else await get_user(self.redis, session.user_id)
+            found = await find_principal(self.redis, token)
         except Unavailable:
             self.reply(frames.error("unavailable"))
             return
-        if session is None:
+        if found is None:
             # A connection that presents a bad token is no longer who it said it was.
             self.hub.deauthenticate(self.conn)
             self.reply(frames.error("unauthenticated"))
             return
+        session, user = found
         # Roles are read once, at auth: a change applies from the next auth frame.
         viewer = Viewer(session.user_id, frozenset(user.roles if user else ()))
         identity = Identity(viewer, token_hash(token), session.expires_at)

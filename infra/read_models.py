@@ -70,7 +70,8 @@ def queue_credentials(pipe: Any, user_id: str, password_hash: str, version: int)
     PUT_IF_NEWER.queue(pipe, [keys.credentials(user_id)], [version, password_hash])
 
 
-def _user(raw: dict[bytes, bytes]) -> UserView | None:
+def user_of(raw: dict[bytes, bytes]) -> UserView | None:
+    """The user of a view hash as stored (None before their registration is projected)."""
     fields = fields_of(raw)
     if "email" not in fields:
         return None  # only roles so far: the registration is not projected yet
@@ -88,14 +89,14 @@ def _user(raw: dict[bytes, bytes]) -> UserView | None:
 async def get_user(redis: "Redis", user_id: str) -> UserView | None:
     async with translated():
         raw = await redis.hgetall(keys.user(user_id))
-    return _user(raw)
+    return user_of(raw)
 
 
 async def get_user_doc(redis: "Redis", user_id: str) -> tuple[UserView, int] | None:
     """The user and the newest version of their own aggregate the view reflects."""
     async with translated():
         raw = await redis.hgetall(keys.user(user_id))
-    view = _user(raw)
+    view = user_of(raw)
     if view is None:
         return None
     own = [v for name, v in versions_of(raw).items() if name != f"{ROLE}{SUPER_ADMIN}"]
@@ -109,7 +110,7 @@ async def list_users(
     index = keys.users() if role is None else keys.users_with_role(role)
     members, cursor = await page(redis, index, after, limit)
     found = await load(redis, [keys.user(id_of(member)) for member in members])
-    return [view for view in map(_user, found) if view is not None], cursor
+    return [view for view in map(user_of, found) if view is not None], cursor
 
 
 async def find_credentials(redis: "Redis", email: str) -> tuple[str, str] | None:

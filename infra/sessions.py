@@ -20,8 +20,13 @@ _decoder = msgspec.json.Decoder(Session)
 _encoder = msgspec.json.Encoder()
 
 
+def decode_session(raw: bytes) -> Session:
+    return _decoder.decode(raw)
+
+
 async def open_session(redis: "Redis", user_id: str, ttl_seconds: int) -> tuple[str, Session]:
-    token = new_token()
+    """A new session and its token, `<user id>.<256 random bits>` (see `infra.principals`)."""
+    token = f"{user_id}.{new_token()}"
     hashed = token_hash(token)
     session = Session(
         user_id=user_id, session_id=hashed[:16], expires_at=int(time.time()) + ttl_seconds
@@ -29,15 +34,6 @@ async def open_session(redis: "Redis", user_id: str, ttl_seconds: int) -> tuple[
     async with translated():
         await redis.set(keys.session(hashed), _encoder.encode(session), ex=ttl_seconds)
     return token, session
-
-
-async def find_session(redis: "Redis", token: str) -> Session | None:
-    async with translated():
-        raw = await redis.get(keys.session(token_hash(token)))
-    if raw is None:
-        return None
-    session = _decoder.decode(raw)
-    return session if session.expires_at > time.time() else None
 
 
 async def close_session(redis: "Redis", token: str) -> bool:

@@ -1,0 +1,44 @@
+"""Who holds a session token: the session and its user's view, read in one round trip.
+
+A token starts with its user's id (`<user id>.<256 random bits>`): the user's view can be read
+beside the session, in the same pipeline, instead of after it. The id is only a hint, never
+trusted: the session stored under the token's hash names the user, and a token whose hint does
+not match it (or that has none) costs the second round trip instead.
+"""
+
+import time
+
+from redis.asyncio import Redis
+
+from infra import keys
+from infra.errors import translated
+from infra.read_models import UserView, get_user, user_of
+from infra.sessions import Session, decode_session
+from infra.tokens import token_hash
+
+HINT_SEPARATOR = "."
+
+
+def user_hint(token: str) -> str | None:
+    user_id, separator, _ = token.partition(HINT_SEPARATOR)
+    return user_id if separator and user_id else None
+
+
+async def find_principal(redis: "Redis", token: str) -> tuple[Session, UserView | None] | None:
+    """The live session behind `token` and its user's view (None while not yet projected);
+    None when the token is unknown or its session expired."""
+    hint = user_hint(token)
+    async with translated():
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.session(token_hash(token)))
+            if hint is not None:
+                pipe.hgetall(keys.user(hint))
+            replies = await pipe.execute()
+    if replies[0] is None:
+        return None
+    session = decode_session(replies[0])
+    if session.expires_at <= time.time():
+        return None
+    if hint == session.user_id:
+        return session, user_of(replies[1])
+    return session, await get_user(redis, session.user_id)
