@@ -297,7 +297,7 @@ GATEWAY_TARGETS = {
     "bare": "bare Starlette + msgspec, one XADD per request",
     "coalesced": "bare, concurrent XADDs coalesced in one pipeline",
 }
-GATEWAY_SECONDS = 3.0  # each timed run at most (2 with --quick), -n requests at most
+GATEWAY_SECONDS = 2.0  # each timed run at most (1 with --quick), -n requests at most
 GATEWAY_WARMUP = 200  # untimed requests before each timed run
 # The longest display name there is: the body is 160 bytes (plus a Bearer header for Sluice).
 GATEWAY_BODY = json.dumps(
@@ -368,7 +368,7 @@ async def gateway(n: int, seconds: float, appendfsync: str) -> dict[str, Timing]
 # --- 5. end to end ----------------------------------------------------------------------------
 
 E2E_RATES = (250, 1000, 2500)
-E2E_SECONDS = 5.0  # sending at each rate (2 with --quick)
+E2E_SECONDS = 4.0  # sending at each rate (2 with --quick)
 E2E_P99_TARGET_US = 50_000
 
 
@@ -420,10 +420,10 @@ def highest_rate_within_target(timings: dict[int, Timing]) -> float:
 
 # --- 6. fan-out, 7. growth -----------------------------------------------------------------
 
-FANOUT = ((1, 5000), (100, 500), (1000, 100))  # (subscribers, events): deliveries S x M
+FANOUT = ((1, 2000), (100, 300), (1000, 60))  # (subscribers, events): deliveries S x M
 GROWTH = (1, 4, 16)
 GROWTH_SUBSCRIBERS = 50  # x 1, 4, 16, each receiving GROWTH_EVENTS
-GROWTH_EVENTS = 200
+GROWTH_EVENTS = 100
 
 
 async def fanouts(redis: Redis, url: str, quick: bool) -> dict[str, Timing]:
@@ -441,7 +441,7 @@ async def growth(redis: Redis, url: str, n: int) -> dict[str, float]:
     """The worker at 1x, 4x and 16x commands, the relay at 1x, 4x and 16x subscribers: a flat
     rate means the cost per command (per delivery) does not grow with the load."""
     rates: dict[str, float] = {}
-    base = max(250, n // 16)
+    base = max(250, n // 32)
     for factor in GROWTH:
         _, trivial = await sluice_worker(redis, url, base * factor, 1)
         rates[f"worker-{factor}"] = trivial
@@ -506,7 +506,7 @@ async def measure(
             rows[f"fanout-{target}-{s_count}"] = Row(f"{name}: deliveries", "msgs/s")
             rows[f"fanout-{target}-{s_count}-p99"] = Row(f"{name}: p99 XADD to receipt", "µs")
     for factor in GROWTH:
-        base = max(250, n // 16)
+        base = max(250, n // 32)
         rows[f"growth-worker-{factor}"] = Row(
             f"7 growth: Sluice ChangeDisplayName, {base * factor:,} commands ({factor}x)", "cmds/s"
         )
@@ -536,7 +536,7 @@ async def measure(
                     rows[f"register{suffix}"].reps.append(register)
                     rows[f"trivial{suffix}"].reps.append(trivial)
             if only in (None, "gateway"):
-                seconds = 2.0 if quick else GATEWAY_SECONDS
+                seconds = 1.0 if quick else GATEWAY_SECONDS
                 for fsync in GATEWAY_FSYNC:
                     for key, timing in (await gateway(n, seconds, fsync)).items():
                         rows[key].reps.append(timing.rate)
