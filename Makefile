@@ -48,8 +48,8 @@ test: lint
 chaos: install
 	$(BIN)/python -m tests.chaos.run
 
-# Throughput beside the raw Redis ceilings and arq (about 5 minutes on 2 cores; QUICK=1: 5,000
-# messages). Writes bench/results.json; see README, Performance.
+# Sluice beside the raw Redis ceilings, its peers and bare servers (about 7 minutes on 2 cores;
+# QUICK=1: a short run). Writes bench/results.json; see README, Performance.
 bench: install
 	$(UV) sync --frozen --group bench --inexact --quiet
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick)
