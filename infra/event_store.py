@@ -14,7 +14,7 @@ from infra.scripts import COMMIT
 NO_VERSION_CHECK = -1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field
 class Commit:
     """Everything one command's settlement writes, ready for the commit script."""
 

@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 
 PREFIX = "sluice"
 WORKERS_GROUP = "workers"
@@ -33,6 +34,7 @@ def partition_of_aggregate(aggregate_id: str, partitions: int) -> int:
     return partition_of(CATALOG_ROUTING_KEY if kind in CATALOG_TYPES else aggregate_id, partitions)
 
 
+@cache  # on every hot path, a handful of values
 def _p(partition: int) -> str:
     return f"{PREFIX}:{{p{partition}}}"
 

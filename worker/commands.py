@@ -247,11 +247,12 @@ class CommandConsumer(StreamConsumer):
             return attempt_error(env, "unreadable_history", current.unreadable)
         try:
             faults.inject(self.faults, env)
+            now = now_ms()
             context = Context(
                 actor=env.actor,
                 roles=frozenset(env.actor_roles),
                 owners=current.owners,
-                now=now_ms(),
+                now=now,
             )
             events = item.rules.decide(current.current_state(item.rules), item.command, context)
         except DomainError as error:
@@ -262,7 +263,7 @@ class CommandConsumer(StreamConsumer):
                 envelope=env,
                 entry_id=item.entry_id,
                 result=_result(
-                    env, "rejected", error=ErrorInfo(code=error.code, message=error.message)
+                    env, "rejected", now, error=ErrorInfo(code=error.code, message=error.message)
                 ),
                 expected_version=current.version,
                 after_command=current.after,
@@ -273,7 +274,7 @@ class CommandConsumer(StreamConsumer):
             log.exception("handler failed on command %s", env.command_id, extra=_ids(item))
             return attempt_error(env, "handler_error", error)
         claims = dict(item.rules.claims(item.command)) if events else {}
-        occurred = now_ms()
+        occurred = now
         # Each event is encoded once: the same JSON goes into its record and into the result.
         encoded = [msgspec.Raw(encoder.encode(event)) for event in events]
         records = [
@@ -299,7 +300,7 @@ class CommandConsumer(StreamConsumer):
         commit = Commit(
             envelope=env,
             entry_id=item.entry_id,
-            result=_result(env, "succeeded", events=public),
+            result=_result(env, "succeeded", now, events=public),
             expected_version=current.version,
             after_command=current.after,
             records=records,
@@ -327,6 +328,7 @@ class CommandConsumer(StreamConsumer):
 def _result(
     env: Envelope,
     status: str,
+    completed_at: int,
     *,
     events: list[PublicEvent] | None = None,
     error: ErrorInfo | None = None,
@@ -339,7 +341,7 @@ def _result(
         actor=env.actor,
         reply_to=env.reply_to,
         aggregate_id=env.aggregate_id,
-        completed_at=now_ms(),
+        completed_at=completed_at,
         attempts=env.attempts + 1,
         errors=list(env.errors),
         submitted_at=env.submitted_at,
