@@ -40,7 +40,7 @@ async def authenticate(request: Request) -> Principal | None:
     if token is None:
         return None
     state = state_of(request)
-    found = await find_principal(state.redis, token)
+    found = await find_principal(state.redis, token, state.reader)
     if found is None:
         raise ApiError(401, "unauthenticated", "the session is unknown or has expired")
     session, user = found

@@ -1,4 +1,4 @@
-"""What a running API app holds: settings, its Redis client, group committer, password hasher."""
+"""What a running API app holds: settings, its Redis client, group commit and read, hasher."""
 
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -12,6 +12,7 @@ from starlette.requests import Request
 from infra import logs, scripts
 from infra.bootstrap import ensure_first_admin
 from infra.group_commit import GroupCommitter
+from infra.group_read import GroupReader
 from infra.passwords import Passwords
 from infra.redis import connect
 from infra.settings import Settings
@@ -25,6 +26,7 @@ class AppState:
     redis: "Redis"
     passwords: Passwords
     committer: GroupCommitter
+    reader: GroupReader  # the per-request lookups of concurrent requests, in one round trip
 
 
 def state_of(request: Request) -> AppState:
@@ -46,6 +48,7 @@ def lifespan_for(
             redis,
             Passwords(settings.hash_concurrency),
             GroupCommitter(redis, settings),
+            GroupReader(redis),
         )
         app.state.sluice = state
         try:

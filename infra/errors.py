@@ -57,3 +57,13 @@ async def translated() -> AsyncIterator[None]:
         yield
     except TRANSIENT as error:
         raise translate(error) from error
+
+
+def own_copy(error: Exception) -> Exception:
+    """One exception object per waiter of a shared round trip: a shared `Unavailable` would
+    collect every caller's traceback. Anything else is a bug: every caller reports the same."""
+    if not isinstance(error, Unavailable):
+        return error
+    copy = Unavailable(*error.args)
+    copy.__cause__ = error.__cause__
+    return copy

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from events.envelope import Envelope
 from infra.command_log import submit_call
-from infra.errors import Unavailable, is_no_script, translate, translated
+from infra.errors import Unavailable, is_no_script, own_copy, translate, translated
 from infra.scripts import SUBMIT
 from infra.settings import Settings
 
@@ -126,13 +126,4 @@ class GroupCommitter:
     def _fail_all(waiters: list[_Waiter], error: Exception) -> None:
         for waiter in waiters:
             if not waiter.future.done():
-                waiter.future.set_exception(_own_copy(error))
-
-
-def _own_copy(error: Exception) -> Exception:
-    """One exception object per waiter: a shared one would collect every caller's traceback."""
-    if not isinstance(error, Unavailable):
-        return error  # a bug, not an outage: let every caller report the same object
-    copy = Unavailable(*error.args)
-    copy.__cause__ = error.__cause__
-    return copy
+                waiter.future.set_exception(own_copy(error))

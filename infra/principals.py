@@ -7,11 +7,13 @@ not match it (or that has none) costs the second round trip instead.
 """
 
 import time
+from typing import Any
 
 from redis.asyncio import Redis
 
 from infra import keys
 from infra.errors import translated
+from infra.group_read import GroupReader
 from infra.read_models import UserView, get_user, user_of
 from infra.sessions import Session, decode_session
 from infra.tokens import token_hash
@@ -24,16 +26,26 @@ def user_hint(token: str) -> str | None:
     return user_id if separator and user_id else None
 
 
-async def find_principal(redis: "Redis", token: str) -> tuple[Session, UserView | None] | None:
+async def find_principal(
+    redis: "Redis", token: str, reader: GroupReader | None = None
+) -> tuple[Session, UserView | None] | None:
     """The live session behind `token` and its user's view (None while not yet projected);
-    None when the token is unknown or its session expired."""
+    None when the token is unknown or its session expired. With a `reader`, the lookup shares
+    a pipeline with those of concurrent callers."""
     hint = user_hint(token)
-    async with translated():
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.get(keys.session(token_hash(token)))
-            if hint is not None:
-                pipe.hgetall(keys.user(hint))
-            replies = await pipe.execute()
+
+    def queue(pipe: Any) -> None:
+        pipe.get(keys.session(token_hash(token)))
+        if hint is not None:
+            pipe.hgetall(keys.user(hint))
+
+    if reader is not None:
+        replies = await reader.read(queue)
+    else:
+        async with translated():
+            async with redis.pipeline(transaction=False) as pipe:
+                queue(pipe)
+                replies = await pipe.execute()
     if replies[0] is None:
         return None
     session = decode_session(replies[0])

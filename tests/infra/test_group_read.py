@@ -1,0 +1,77 @@
+"""Group read: concurrent lookups share a pipeline, and each caller gets its own replies."""
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.errors import Unavailable
+from infra.group_read import GroupReader
+
+
+async def answers(*calls: Any) -> list[Any]:
+    return list(await asyncio.gather(*calls, return_exceptions=True))
+
+
+def get_two(n: int) -> Any:
+    def queue(pipe: Any) -> None:
+        pipe.get(f"sluice:test:read:{n}")
+        pipe.get(f"sluice:test:read:{n + 1}")
+
+    return queue
+
+
+async def test_concurrent_reads_share_a_pipeline_and_get_their_own_replies(redis: Redis) -> None:
+    for n in range(101):
+        await redis.set(f"sluice:test:read:{n}", n)
+    reader = GroupReader(redis)
+
+    got = await answers(*(reader.read(get_two(n)) for n in range(100)))
+
+    assert got == [[str(n).encode(), str(n + 1).encode()] for n in range(100)]
+    assert reader.flushes <= 2  # the first caller's flush, then everyone queued behind it
+
+
+async def test_a_reply_that_is_an_error_fails_its_caller_alone(redis: Redis) -> None:
+    await redis.set("sluice:test:read:0", "a string")
+    await redis.set("sluice:test:read:1", "one")
+    reader = GroupReader(redis)
+
+    def wrong_type(pipe: Any) -> None:
+        pipe.hgetall("sluice:test:read:0")  # WRONGTYPE
+
+    got = await answers(reader.read(get_two(0)), reader.read(wrong_type), reader.read(get_two(0)))
+
+    assert got[0] == got[2] == [b"a string", b"one"]
+    assert isinstance(got[1], Exception) and "WRONGTYPE" in str(got[1])
+    assert not isinstance(got[1], Unavailable)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    executable = os.environ.get("SLUICE_TEST_REDIS_SERVER") or None
+    server = EmbeddedRedis(tmp_path / "redis", free_port(), executable=executable).start()
+    yield server
+    server.stop()
+
+
+async def test_redis_down_answers_every_caller_unavailable_and_back_up_it_reads_again(
+    own_server: EmbeddedRedis,
+) -> None:
+    redis = Redis.from_url(own_server.url, socket_connect_timeout=1)
+    reader = GroupReader(redis)
+    try:
+        await redis.set("sluice:test:read:0", "before")
+        own_server.stop()
+        got = await answers(*(reader.read(get_two(0)) for _ in range(10)))
+        assert all(isinstance(answer, Unavailable) for answer in got), got
+
+        own_server.start()  # AOF: the value written before the stop is back
+        assert await reader.read(get_two(0)) == [b"before", None]
+    finally:
+        await redis.aclose()
