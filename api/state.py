@@ -43,12 +43,14 @@ def lifespan_for(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = connect(settings)
+        # The shared pipelines' own client: each flush is bounded whole, no reply one by one.
+        grouped = connect(settings, socket_timeout=None)
         state = AppState(
             settings,
             redis,
             Passwords(settings.hash_concurrency),
-            GroupCommitter(redis, settings),
-            GroupReader(redis),
+            GroupCommitter(grouped, settings),
+            GroupReader(grouped),
         )
         app.state.sluice = state
         try:
@@ -61,6 +63,7 @@ def lifespan_for(
         finally:
             # Requests are drained by now; answer any append still queued before closing.
             await state.committer.close()
+            await grouped.aclose()
             await redis.aclose()
 
     return lifespan

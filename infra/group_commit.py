@@ -14,6 +14,7 @@ from infra.scripts import SUBMIT
 from infra.settings import Settings
 
 Call = tuple[list[str], list[Any]]
+FLUSH_TIMEOUT_SECONDS = 5.0  # a Redis that does not answer by then: the callers get 503
 
 
 @dataclass(frozen=True)
@@ -115,11 +116,13 @@ class GroupCommitter:
     async def _pipeline(self, calls: list[Call]) -> list[Any]:
         self.flushes += 1
         # Not a transaction: MULTI would add nothing (each call is atomic on its own) and one
-        # failing call must not take the others down with it.
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for call_keys, call_args in calls:
-                SUBMIT.queue(pipe, call_keys, call_args)
-            results: list[Any] = await pipe.execute(raise_on_error=False)
+        # failing call must not take the others down with it. Bounded as a whole, so that the
+        # client needs no timeout per reply (see `infra.redis.connect`).
+        async with asyncio.timeout(FLUSH_TIMEOUT_SECONDS):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for call_keys, call_args in calls:
+                    SUBMIT.queue(pipe, call_keys, call_args)
+                results: list[Any] = await pipe.execute(raise_on_error=False)
         return results
 
     @staticmethod

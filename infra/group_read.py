@@ -16,6 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from infra.errors import Unavailable, own_copy, translate, translated
+from infra.group_commit import FLUSH_TIMEOUT_SECONDS
 
 Queue = Callable[[Any], None]  # queues a caller's commands on a pipeline
 
@@ -76,7 +77,8 @@ class GroupReader:
     async def _send(self, batch: list[_Waiter]) -> tuple[list[Any], list[tuple[int, int]]]:
         self.flushes += 1
         bounds: list[tuple[int, int]] = []
-        async with translated():
+        # Bounded as a whole, so that the client needs no timeout per reply.
+        async with translated(), asyncio.timeout(FLUSH_TIMEOUT_SECONDS):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for waiter in batch:
                     start = len(pipe)

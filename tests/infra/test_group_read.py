@@ -2,16 +2,25 @@
 
 import asyncio
 import os
+import signal
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
+from events.commands import RecordLogin
+from infra import group_commit, group_read, keys
+from infra.command_log import envelope_for
 from infra.embedded_redis import EmbeddedRedis, free_port
 from infra.errors import Unavailable
+from infra.group_commit import GroupCommitter
 from infra.group_read import GroupReader
+from infra.redis import connect
+from infra.scripts import load_all
+from infra.settings import Settings
 
 
 async def answers(*calls: Any) -> list[Any]:
@@ -74,4 +83,42 @@ async def test_redis_down_answers_every_caller_unavailable_and_back_up_it_reads_
         own_server.start()  # AOF: the value written before the stop is back
         assert await reader.read(get_two(0)) == [b"before", None]
     finally:
+        await redis.aclose()
+
+
+async def test_a_server_that_stops_answering_fails_the_flush_in_time(
+    own_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    """The shared pipelines' client has no per-reply timeout: each flush is bounded whole. A
+    frozen server (SIGSTOP: the connection stays open, nothing answers) costs the callers a
+    503 after the bound, not a hang; thawed, the same reader and committer work again."""
+    monkeypatch.setattr(group_commit, "FLUSH_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(group_read, "FLUSH_TIMEOUT_SECONDS", 0.3)
+    settings = replace(settings, redis_url=own_server.url)
+    redis = connect(settings, socket_timeout=None)
+    reader = GroupReader(redis)
+    committer = GroupCommitter(redis, settings)
+    envelope = envelope_for(
+        settings=settings,
+        command=RecordLogin(user_id="u1", session_id="s1"),
+        aggregate_id="user:u1",
+    )
+    assert own_server.process is not None
+    try:
+        await load_all(redis)
+        assert await reader.read(get_two(0)) == [None, None]
+        own_server.process.send_signal(signal.SIGSTOP)
+        try:
+            calls = answers(reader.read(get_two(0)), committer.submit(envelope))
+            got = await asyncio.wait_for(calls, 5)  # unbounded, this would hang: fail instead
+        finally:
+            own_server.process.send_signal(signal.SIGCONT)
+        assert all(isinstance(answer, Unavailable) for answer in got), got
+
+        assert await reader.read(get_two(0)) == [None, None]
+        # Sent before the freeze, the append may have landed on the thaw: never twice.
+        assert await committer.submit(envelope) in (True, False)
+        assert await redis.xlen(keys.commands(envelope.partition)) == 1
+    finally:
+        await committer.close()
         await redis.aclose()
