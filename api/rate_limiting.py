@@ -22,8 +22,9 @@ class RateLimitMiddleware:
         client = scope.get("client")
         ip = client[0] if client else "unknown"
         try:
+            state = scope["app"].state.sluice
             retry_after = await rate_limit.hit(
-                scope["app"].state.sluice.redis, f"ip:{ip}", self.limit, 60
+                state.redis, f"ip:{ip}", self.limit, 60, state.reader
             )
         except Unavailable:
             retry_after = None  # the route itself answers 503 if it needs Redis
