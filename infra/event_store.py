@@ -47,34 +47,54 @@ def decode_history(raw: list[bytes]) -> list[EventRecord]:
     return [record_decoder.decode(item) for item in raw]
 
 
+def queue_commits(
+    pipe: Any, commits: Sequence[Commit], *, group: str, status_ttl: int, results_maxlen: int
+) -> list[list[int]]:
+    """One commit script call per partition, settling that partition's commits in order.
+
+    Returns, for each call queued, the indexes in `commits` of the commits it settles: the
+    call's reply lists their outcomes in that order (see `outcomes_of`)."""
+    layout: dict[int, list[int]] = {}
+    for i, commit in enumerate(commits):
+        layout.setdefault(commit.envelope.partition, []).append(i)
+    for p, indexes in layout.items():
+        call_keys = [keys.events(p), keys.results(p), keys.commands(p)]
+        args: list[Any] = [group, status_ttl, results_maxlen, len(indexes)]
+        for i in indexes:
+            commit = commits[i]
+            env = commit.envelope
+            claims = commit.claims or {}
+            call_keys += [keys.command_status(p, env.command_id), keys.history(p, env.aggregate_id)]
+            call_keys += [keys.claim(p, name) for name in claims]
+            args += [
+                commit.entry_id,
+                commit.expected_version,
+                commit.result.status,
+                encoder.encode(commit.result),
+                commit.after_command or "",
+                len(commit.records),
+                len(claims),
+                *(encoder.encode(record) for record in commit.records),
+                *claims.values(),
+            ]
+        COMMIT.queue(pipe, call_keys, args)
+    return list(layout.values())
+
+
+def outcomes_of(replies: Sequence[Any], layout: list[list[int]], count: int) -> list[Any]:
+    """Each commit's own reply, in the order of the commits given to `queue_commits`."""
+    own: list[Any] = [None] * count
+    for reply, indexes in zip(replies, layout, strict=True):
+        for i, one in zip(indexes, reply, strict=True):
+            own[i] = one
+    return own
+
+
 def queue_commit(
     pipe: Any, commit: Commit, *, group: str, status_ttl: int, results_maxlen: int
 ) -> None:
-    env = commit.envelope
-    p = env.partition
-    claims = commit.claims or {}
-    commit_keys = [
-        keys.command_status(p, env.command_id),
-        keys.history(p, env.aggregate_id),
-        keys.events(p),
-        keys.results(p),
-        keys.commands(p),
-        *(keys.claim(p, name) for name in claims),
-    ]
-    args: list[Any] = [
-        group,
-        commit.entry_id,
-        commit.expected_version,
-        commit.result.status,
-        encoder.encode(commit.result),
-        status_ttl,
-        results_maxlen,
-        commit.after_command or "",
-        len(commit.records),
-        *(encoder.encode(record) for record in commit.records),
-        *claims.values(),
-    ]
-    COMMIT.queue(pipe, commit_keys, args)
+    """A batch of one: its reply is a list holding the commit's own."""
+    queue_commits(pipe, [commit], group=group, status_ttl=status_ttl, results_maxlen=results_maxlen)
 
 
 def parse_outcome(reply: list[Any]) -> Outcome:

@@ -76,10 +76,34 @@ class Restored:
     base: int  # the snapshot's version; 0: no snapshot, the whole history replayed
 
 
-def queue_load(pipe: Any, partition: int, aggregate_id: str) -> None:
-    """Queues the load script: the usable snapshot and the history after it, in one call."""
-    load_keys = [keys.snapshot(partition, aggregate_id), keys.history(partition, aggregate_id)]
-    LOAD_AGGREGATE.queue(pipe, load_keys, [codec_of(aggregate_id).fingerprint])
+def queue_loads(pipe: Any, aggregates: Sequence[tuple[int, str]]) -> list[list[int]]:
+    """Queues one load script call per partition: each aggregate's usable snapshot and its
+    history after it. Returns, per call, the indexes in `aggregates` it loads, in reply order
+    (the replies come back per aggregate with `loaded_of`)."""
+    layout: dict[int, list[int]] = {}
+    for i, (partition, _) in enumerate(aggregates):
+        layout.setdefault(partition, []).append(i)
+    for partition, indexes in layout.items():
+        load_keys: list[str] = []
+        fingerprints: list[str] = []
+        for i in indexes:
+            aggregate_id = aggregates[i][1]
+            load_keys += [
+                keys.snapshot(partition, aggregate_id),
+                keys.history(partition, aggregate_id),
+            ]
+            fingerprints.append(codec_of(aggregate_id).fingerprint)
+        LOAD_AGGREGATE.queue(pipe, load_keys, fingerprints)
+    return list(layout.values())
+
+
+def loaded_of(replies: Sequence[Any], layout: list[list[int]], count: int) -> list[Any]:
+    """Each aggregate's own reply, in the order of the aggregates given to `queue_loads`."""
+    own: list[Any] = [None] * count
+    for reply, indexes in zip(replies, layout, strict=True):
+        for i, one in zip(indexes, reply, strict=True):
+            own[i] = one
+    return own
 
 
 def queue_drop(pipe: Any, partition: int, aggregate_id: str) -> None:

@@ -112,15 +112,18 @@ class AggregateLoader:
     async def _fetch(self, aggregates: list[Key], claims: list[Key]) -> list[Any]:
         """One round trip: each aggregate's snapshot and history after it, each claim's owner."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for partition, aggregate_id in aggregates:
-                if self.snapshotting:
-                    snapshots.queue_load(pipe, partition, aggregate_id)
-                else:
+            if self.snapshotting:
+                layout = snapshots.queue_loads(pipe, aggregates)
+            else:
+                for partition, aggregate_id in aggregates:
                     queue_history(pipe, partition, aggregate_id)
             for partition, name in claims:
                 queue_claim_owner(pipe, partition, name)
             replies: list[Any] = await pipe.execute()
-        return replies
+        if not self.snapshotting:
+            return replies
+        calls = len(layout)
+        return [*snapshots.loaded_of(replies[:calls], layout, len(aggregates)), *replies[calls:]]
 
     async def _reload_without_snapshots(
         self,

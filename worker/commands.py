@@ -27,8 +27,9 @@ from infra.dead_letters import queue_dead_letter
 from infra.errors import is_no_script
 from infra.event_store import (
     Commit,
+    outcomes_of,
     parse_outcome,
-    queue_commit,
+    queue_commits,
 )
 from infra.metrics import command_meters, dead_lettered
 from infra.streams import Entry
@@ -310,19 +311,19 @@ class CommandConsumer(StreamConsumer):
         return commit
 
     async def _commit(self, commits: list[Commit]) -> list[Any]:
+        """Each commit's reply, in order: one script call per partition, in one pipeline."""
         if not commits:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
-            for commit in commits:
-                queue_commit(
-                    pipe,
-                    commit,
-                    group=keys.WORKERS_GROUP,
-                    status_ttl=self.settings.result_ttl_seconds,
-                    results_maxlen=self.settings.results_maxlen,
-                )
+            layout = queue_commits(
+                pipe,
+                commits,
+                group=keys.WORKERS_GROUP,
+                status_ttl=self.settings.result_ttl_seconds,
+                results_maxlen=self.settings.results_maxlen,
+            )
             replies: list[Any] = await pipe.execute()
-        return replies
+        return outcomes_of(replies, layout, len(commits))
 
 
 def _result(

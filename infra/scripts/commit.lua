@@ -1,59 +1,78 @@
--- Settle one command atomically: check the aggregate's version and unique claims, append its
--- events to the partition log and the aggregate's history, record its result, mark it done and
--- acknowledge it. Nothing is written unless everything is.
+-- Settle a batch of commands of one partition, in order, each one atomically: check its
+-- aggregate's version and its unique claims, append its events to the partition log and the
+-- aggregate's history, record its result, mark it done and acknowledge it. Nothing of a
+-- command is written unless all of it is; a command that fails its checks leaves the others be.
+-- One call per partition and batch: the client's cost is per call, not per command.
 --
--- KEYS[1] command status hash    KEYS[2] aggregate history list   KEYS[3] partition event log
--- KEYS[4] partition result log   KEYS[5] partition command stream KEYS[6..] claim keys
--- ARGV[1] group   ARGV[2] entry id   ARGV[3] expected version (-1: do not check)
--- ARGV[4] status  ARGV[5] result JSON  ARGV[6] status TTL s  ARGV[7] results MAXLEN
--- ARGV[8] the command whose events the history must end with ('' for no such check)
--- ARGV[9] number of events n, ARGV[10 .. 9+n] event records, then one owner per claim key.
+-- KEYS[1] partition event log   KEYS[2] partition result log   KEYS[3] partition command stream,
+--   then for each command: its status hash, its aggregate's history list, its claim keys.
+-- ARGV[1] group   ARGV[2] status TTL s   ARGV[3] results MAXLEN   ARGV[4] number of commands,
+--   then for each command: entry id, expected version (-1: do not check), status, result JSON,
+--   the command whose events the history must end with ('' for no such check), number of events
+--   n, number of claims m, then n event records and m owners (one per claim key).
 --
--- Returns {'ok', event ids...} | {'duplicate'} | {'conflict', actual version}
---       | {'claimed', claim index, owner}
-local status = redis.call('HGET', KEYS[1], 'status')
-if status and status ~= 'accepted' then
-  redis.call('XACK', KEYS[5], ARGV[1], ARGV[2])
-  return {'duplicate'}
-end
+-- Returns one reply per command: {'ok', event ids...} | {'duplicate'} | {'conflict', actual
+-- version} | {'claimed', claim index, owner}
+local group, ttl, maxlen = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local events_log, results_log, commands = KEYS[1], KEYS[2], KEYS[3]
 
-local expected = tonumber(ARGV[3])
-if expected >= 0 then
-  local actual = redis.call('LLEN', KEYS[2])
-  if actual ~= expected then
-    return {'conflict', actual}
+-- k: the index of the command's status key in KEYS; a: the index of its entry id in ARGV.
+local function settle(k, a)
+  local status_key, history = KEYS[k], KEYS[k + 1]
+  local entry_id, expected, status, result, after =
+    ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local n, m = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local first_event, first_owner = a + 7, a + 7 + n
+
+  local current = redis.call('HGET', status_key, 'status')
+  if current and current ~= 'accepted' then
+    redis.call('XACK', commands, group, entry_id)
+    return {'duplicate'}
   end
-  -- A decision made on top of an earlier one of its batch holds only if that one's events are
-  -- the history's last: another writer may have appended as many events in its place.
-  if ARGV[8] ~= '' then
-    local last = redis.call('LINDEX', KEYS[2], -1)
-    if not last or cjson.decode(last)['command_id'] ~= ARGV[8] then
+
+  if expected >= 0 then
+    local actual = redis.call('LLEN', history)
+    if actual ~= expected then
       return {'conflict', actual}
     end
+    -- A decision made on top of an earlier one of its batch holds only if that one's events are
+    -- the history's last: another writer may have appended as many events in its place.
+    if after ~= '' then
+      local last = redis.call('LINDEX', history, -1)
+      if not last or cjson.decode(last)['command_id'] ~= after then
+        return {'conflict', actual}
+      end
+    end
   end
-end
 
-local n = tonumber(ARGV[9])
-local first_owner = 10 + n
-for i = 6, #KEYS do
-  local wanted = ARGV[first_owner + i - 6]
-  local owner = redis.call('GET', KEYS[i])
-  if owner and owner ~= wanted then
-    return {'claimed', i - 5, owner}
+  for j = 0, m - 1 do
+    local owner = redis.call('GET', KEYS[k + 2 + j])
+    if owner and owner ~= ARGV[first_owner + j] then
+      return {'claimed', j + 1, owner}
+    end
   end
+
+  local reply = {'ok'}
+  for i = first_event, first_event + n - 1 do
+    redis.call('RPUSH', history, ARGV[i])
+    reply[#reply + 1] = redis.call('XADD', events_log, '*', 'e', ARGV[i])
+  end
+  for j = 0, m - 1 do
+    redis.call('SET', KEYS[k + 2 + j], ARGV[first_owner + j])
+  end
+  redis.call('HSET', status_key, 'status', status, 'result', result)
+  redis.call('EXPIRE', status_key, ttl)
+  redis.call('XADD', results_log, 'MAXLEN', '~', maxlen, '*', 'r', result)
+  redis.call('XACK', commands, group, entry_id)
+  return reply
 end
 
-local reply = {'ok'}
-for i = 10, 9 + n do
-  redis.call('RPUSH', KEYS[2], ARGV[i])
-  reply[#reply + 1] = redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
+local replies = {}
+local k, a = 4, 5
+for c = 1, tonumber(ARGV[4]) do
+  local n, m = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  replies[c] = settle(k, a)
+  k = k + 2 + m
+  a = a + 7 + n + m
 end
-for i = 6, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[first_owner + i - 6])
-end
-
-redis.call('HSET', KEYS[1], 'status', ARGV[4], 'result', ARGV[5])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'r', ARGV[5])
-redis.call('XACK', KEYS[5], ARGV[1], ARGV[2])
-return reply
+return replies

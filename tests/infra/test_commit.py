@@ -5,7 +5,7 @@ server is right.
 """
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import fakeredis
@@ -21,7 +21,14 @@ from events.names import split_display_name
 from infra import keys, scripts
 from infra.command_log import envelope_for, submit
 from infra.dead_letters import queue_dead_letter
-from infra.event_store import Commit, load_history, parse_outcome, queue_commit
+from infra.event_store import (
+    Commit,
+    load_history,
+    outcomes_of,
+    parse_outcome,
+    queue_commit,
+    queue_commits,
+)
 from infra.identity import registration
 from infra.settings import Settings
 from infra.streams import ensure_group, flatten_read
@@ -168,7 +175,7 @@ async def settle(store: Redis, settings: Settings, commit: Commit) -> list[Any]:
             status_ttl=settings.result_ttl_seconds,
             results_maxlen=settings.results_maxlen,
         )
-        [reply] = await pipe.execute()
+        [[reply]] = await pipe.execute()  # a batch of one
     reply_list: list[Any] = reply
     return reply_list
 
@@ -441,3 +448,38 @@ async def test_dead_lettering_a_settled_command_keeps_its_final_result(
     assert await results_in(store, pending) == [commit.result]
     assert after["status"][b"status"] == b"rejected"
     assert after["pending"] == []
+
+
+async def test_one_call_settles_a_partitions_batch_and_a_failed_check_stops_only_its_command(
+    store: Redis, settings: Settings
+) -> None:
+    settings = replace(settings, partitions=1)  # the three in one partition: one call
+    first, middle, last = [
+        await pending_registration(store, settings, f"{name}@example.com")
+        for name in ("ann", "bob", "cy")
+    ]
+    [foreign] = records(middle.envelope, registered(middle))
+    await store.rpush(keys.history(0, middle.envelope.aggregate_id), encoder.encode(foreign))
+    commits = [success(first), success(middle, expected=0), success(last)]
+
+    async with store.pipeline(transaction=False) as pipe:
+        layout = queue_commits(
+            pipe,
+            commits,
+            group=keys.WORKERS_GROUP,
+            status_ttl=settings.result_ttl_seconds,
+            results_maxlen=settings.results_maxlen,
+        )
+        replies = await pipe.execute()
+
+    assert layout == [[0, 1, 2]] and len(replies) == 1
+    kinds = [parse_outcome(r).kind for r in outcomes_of(replies, layout, 3)]
+    assert kinds == ["ok", "conflict", "ok"]
+    assert await status_of(store, first) == b"succeeded"
+    assert await status_of(store, middle) == b"accepted"
+    assert await status_of(store, last) == b"succeeded"
+    logged = [record_decoder.decode(f[b"e"]) for _, f in await store.xrange(keys.events(0))]
+    assert [r.command_id for r in logged] == [first.envelope.command_id] * 2 + [
+        last.envelope.command_id
+    ] * 2
+    assert await pending_ids(store, middle) == [middle.entry_id.encode()]

@@ -159,7 +159,7 @@ async def test_snapshots_appear_when_a_version_crosses_a_multiple_and_loads_read
     snapshot_version = seen[-1]
     assert snapshot_version is not None
     fingerprint = snapshots.codec_of(CART).fingerprint
-    reply = await LOAD_AGGREGATE(
+    [reply] = await LOAD_AGGREGATE(
         redis, [keys.snapshot(partition, CART), keys.history(partition, CART)], [fingerprint]
     )
     assert reply[0] == snapshot_version
@@ -171,7 +171,7 @@ async def test_snapshots_appear_when_a_version_crosses_a_multiple_and_loads_read
     assert (restored.version, restored.base) == (len(history), snapshot_version)
 
     # A fingerprint the stored snapshot does not carry: no snapshot, the whole history.
-    other = await LOAD_AGGREGATE(
+    [other] = await LOAD_AGGREGATE(
         redis, [keys.snapshot(partition, CART), keys.history(partition, CART)], ["0" * 16]
     )
     assert other[:2] == [0, b""]
