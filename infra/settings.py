@@ -75,6 +75,7 @@ class Settings:
     results_maxlen: int = 100_000
     order_confirmation_timeout_ms: int = 15 * 60_000  # an unconfirmed order is rejected then
     snapshot_every: int = 100  # events between aggregate snapshots; 0: no snapshots
+    state_cache_size: int = 10_000  # aggregate states a worker keeps between batches; 0: none
 
     # relay
     ws_max_frame_bytes: int = 64 * 1024
@@ -126,6 +127,7 @@ def from_env() -> Settings:
         results_maxlen=_int("SLUICE_RESULTS_MAXLEN", 100_000, 1000),
         order_confirmation_timeout_ms=_int("SLUICE_ORDER_TIMEOUT_MS", 15 * 60_000, 1),
         snapshot_every=_int("SLUICE_SNAPSHOT_EVERY", 100),
+        state_cache_size=_int("SLUICE_STATE_CACHE", 10_000),
         ws_max_frame_bytes=_int("SLUICE_WS_MAX_FRAME", 64 * 1024, 1024),
         ws_send_queue=_int("SLUICE_WS_SEND_QUEUE", 256, 1),
         ws_max_per_ip=_int("SLUICE_WS_MAX_PER_IP", 50, 1),

@@ -7,6 +7,7 @@ aggregate, not the batch: they are retried, then dead-lettered as `unreadable_hi
 """
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,9 +64,18 @@ class Loaded:
 
 
 class AggregateLoader:
+    """Loads aggregates, and keeps the states of the latest ones it settled (`state_cache`).
+
+    A state kept here may be stale (another worker committed since): a decision on it then
+    fails the commit's version check, and the aggregate is loaded afresh. Histories only grow,
+    so a history of the expected length holds exactly the events the state was built from.
+    """
+
     def __init__(self, redis: "Redis", settings: Settings) -> None:
         self.redis = redis
         self.settings = settings
+        self.kept: OrderedDict[Key, tuple[State, int]] = OrderedDict()
+        self.reused = 0  # loads the kept states saved: for tests
 
     @property
     def snapshotting(self) -> bool:
@@ -75,18 +85,24 @@ class AggregateLoader:
         self, rules_of: dict[Key, AggregateRules], claims: list[Key]
     ) -> dict[Key, Loaded]:
         """Every aggregate of `rules_of`, each sharing its partition's claim owners."""
-        aggregates = list(rules_of)
-        try:
-            replies = await self._fetch(aggregates, claims)
-        except Exception as error:
-            if not is_no_script(error):
-                raise
-            await scripts.load_all(self.redis)  # the server restarted and forgot them
-            replies = await self._fetch(aggregates, claims)
+        kept = {key: self.kept[key] for key in rules_of if key in self.kept}
+        aggregates = [key for key in rules_of if key not in kept]
+        replies: list[Any] = []
+        if aggregates or claims:
+            try:
+                replies = await self._fetch(aggregates, claims)
+            except Exception as error:
+                if not is_no_script(error):
+                    raise
+                await scripts.load_all(self.redis)  # the server restarted and forgot them
+                replies = await self._fetch(aggregates, claims)
         owners: dict[int, dict[str, str | None]] = {}
         for (partition, name), owner in zip(claims, replies[len(aggregates) :], strict=True):
             owners.setdefault(partition, {})[name] = owner.decode() if owner else None
         loaded: dict[Key, Loaded] = {}
+        for key, (state, version) in kept.items():
+            loaded[key] = Loaded(state, version, owners.setdefault(key[0], {}), base=version)
+        self.reused += len(kept)
         bad_snapshots: list[Key] = []
         for key, raw in zip(aggregates, replies[: len(aggregates)], strict=True):
             shared = owners.setdefault(key[0], {})
@@ -147,6 +163,20 @@ class AggregateLoader:
                 continue
             loaded[key] = Loaded(found.state, found.version, shared)
         return loaded
+
+    def remember(
+        self, loaded: dict[Key, Loaded], rules_of: dict[Key, AggregateRules], settled: set[Key]
+    ) -> None:
+        """Keeps the states of the aggregates settled as decided; forgets the others."""
+        size = self.settings.state_cache_size
+        for key, now in loaded.items():
+            if key in settled and not now.unreadable and size > 0:
+                self.kept[key] = (now.current_state(rules_of[key]), now.version)
+                self.kept.move_to_end(key)
+            else:
+                self.kept.pop(key, None)
+        while len(self.kept) > size:
+            self.kept.popitem(last=False)
 
     async def write_snapshots(
         self,

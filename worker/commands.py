@@ -220,6 +220,9 @@ class CommandConsumer(StreamConsumer):
             replies = await self._commit(commits)
         round_trips_s = load_s + perf_counter() - before_commit
         conflicting: list[Work] = []
+        # Aggregates whose state in memory is not their state at its version: one of their
+        # decisions did not go in as decided (a conflict, a lost claim, a duplicate).
+        unsettled: set[Key] = set()
         for (item, commit), reply, own_s in zip(ready, replies, decide_s, strict=True):
             kind = parse_outcome(reply).kind
             if kind == "ok":
@@ -227,11 +230,14 @@ class CommandConsumer(StreamConsumer):
                 succeeded = commit.result.status == "succeeded"
                 (meters.succeeded if succeeded else meters.rejected).inc()
                 meters.handler_seconds.observe(round_trips_s + own_s)
-            elif kind in ("conflict", "claimed"):
+                continue
+            unsettled.add((item.partition, item.envelope.aggregate_id))
+            if kind in ("conflict", "claimed"):
                 conflicting.append(item)
-        unsettled = {(w.partition, w.envelope.aggregate_id) for w in conflicting}
         rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in work}
-        await self.aggregates.write_snapshots(loaded, rules_of, set(loaded) - unsettled)
+        settled = set(loaded) - unsettled
+        self.aggregates.remember(loaded, rules_of, settled)
+        await self.aggregates.write_snapshots(loaded, rules_of, settled)
         return conflicting, failed
 
     async def _load(self, work: list[Work]) -> dict[Key, Loaded]:
