@@ -1,29 +1,27 @@
-"""The command consumer: read a batch, decide, commit each command with one Lua call.
+"""The command consumer: read a batch, decide, commit each command atomically.
 
-One XREADGROUP takes up to `read_count` entries from every partition; the batch's aggregates
-(each its snapshot, if any, and the history after it) and claims load in one pipeline;
-decisions are pure and run in memory; the commits go out as one pipeline of EVALSHA, then the
-aggregates due a snapshot (`snapshot_every`) are snapshotted in one more. Version conflicts and
-lost claim races reload and decide again; a handler that fails is retried with backoff
-(`worker.retries`), then dead-lettered.
+One XREADGROUP takes up to `read_count` entries from every partition (`worker.triage` turns
+them into work, or settles the ones that cannot be). The batch's aggregates and claims load in
+one pipeline (`worker.aggregates`: kept states need no load; the others come with their
+snapshot, if any, and the history after it, one script call per partition); decisions are pure
+and run in memory; the commits go out as one script call per partition, each command in it all
+or nothing; then the aggregates due a snapshot (`snapshot_every`) are snapshotted. Version
+conflicts and lost claim races reload and decide again; a handler that fails is retried with
+backoff (`worker.retries`), then dead-lettered.
 """
 
 import logging
-from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
 import msgspec
 
-from domain.aggregate import AggregateRules, Context
+from domain.aggregate import Context
 from domain.errors import DomainError, TransientError
-from domain.registry import AGGREGATES, COMMAND_AGGREGATE, aggregate_type
-from events.codec import decode_command, encoder, envelope_decoder, event_name
-from events.commands import Command
+from events.codec import encoder, event_name
 from events.envelope import AttemptError, Envelope, ErrorInfo, EventRecord, PublicEvent, Result
 from infra import keys, scripts
 from infra.command_log import now_ms
-from infra.dead_letters import queue_dead_letter
 from infra.errors import is_no_script
 from infra.event_store import (
     Commit,
@@ -31,26 +29,16 @@ from infra.event_store import (
     parse_outcome,
     queue_commits,
 )
-from infra.metrics import command_meters, dead_lettered
+from infra.metrics import command_meters
 from infra.streams import Entry
-from worker import faults
+from worker import faults, triage
 from worker.aggregates import AggregateLoader, Key, Loaded
 from worker.consumer import Batch, StreamConsumer
 from worker.deps import Deps
 from worker.retries import Retrier, attempt_error
+from worker.triage import Work
 
 log = logging.getLogger("sluice.worker.commands")
-
-
-@dataclass
-class Work:
-    """One command entry on its way through the batch."""
-
-    partition: int
-    entry_id: str
-    envelope: Envelope
-    command: Command
-    rules: AggregateRules
 
 
 class CommandConsumer(StreamConsumer):
@@ -117,78 +105,12 @@ class CommandConsumer(StreamConsumer):
         work: list[Work] = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for partition, (entry_id, fields) in entries:
-                item = self._decode(pipe, partition, entry_id, fields)
+                item = triage.decode(pipe, self.settings, partition, entry_id, fields)
                 if item is not None:
                     work.append(item)
             if len(pipe):
                 await pipe.execute()
         return work
-
-    def _decode(
-        self, pipe: Any, partition: int, entry_id: str, fields: dict[bytes, bytes] | None
-    ) -> Work | None:
-        if fields is None:  # deleted while pending: nothing left to settle
-            pipe.xack(self.streams[partition], keys.WORKERS_GROUP, entry_id)
-            return None
-        raw = fields.get(b"e", b"")
-        try:
-            envelope = envelope_decoder.decode(raw)
-            command = decode_command(envelope)
-            rules = AGGREGATES[COMMAND_AGGREGATE[envelope.command]]
-            if aggregate_type(envelope.aggregate_id) != COMMAND_AGGREGATE[envelope.command]:
-                raise ValueError(f"{envelope.command} cannot act on {envelope.aggregate_id}")
-        except (msgspec.DecodeError, msgspec.ValidationError, KeyError, ValueError) as error:
-            self._poison(pipe, partition, entry_id, raw, error)
-            return None
-        return Work(partition, entry_id, envelope, command, rules)
-
-    def _poison(
-        self, pipe: Any, partition: int, entry_id: str, raw: bytes, error: Exception
-    ) -> None:
-        known = _peek(raw)
-        dead_lettered(None, "poison_message")  # its command name is not to be trusted
-        log.error(
-            "dead-lettering undecodable entry %s on partition %d: %s",
-            entry_id,
-            partition,
-            error,
-            extra={"partition": partition, "command_id": known.get("command_id")},
-        )
-        self._queue_dead_letter(
-            pipe,
-            partition,
-            entry_id,
-            raw,
-            ErrorInfo(code="poison_message", message=str(error)[:500]),
-            known.get("command_id"),
-            known.get("actor"),
-            known.get("reply_to"),
-        )
-
-    def _queue_dead_letter(
-        self,
-        pipe: Any,
-        partition: int,
-        entry_id: str,
-        raw: bytes,
-        error: ErrorInfo,
-        command_id: str | None,
-        actor: str | None,
-        reply_to: str | None,
-    ) -> None:
-        queue_dead_letter(
-            pipe,
-            partition=partition,
-            entry_id=entry_id,
-            raw_entry=raw,
-            error=error,
-            command_id=command_id,
-            actor=actor,
-            reply_to=reply_to,
-            group=keys.WORKERS_GROUP,
-            status_ttl=self.settings.result_ttl_seconds,
-            results_maxlen=self.settings.results_maxlen,
-        )
 
     async def _attempt(
         self, work: list[Work]
@@ -363,17 +285,3 @@ def _ids(item: Work) -> dict[str, Any]:
         "correlation_id": env.correlation_id,
         "partition": item.partition,
     }
-
-
-def _peek(raw: bytes) -> dict[str, str]:
-    """Whatever string fields of a broken envelope can still be read, to tell its sender."""
-    try:
-        data = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, str) and k in _PEEKED}
-
-
-_PEEKED = {"command_id", "actor", "reply_to"}

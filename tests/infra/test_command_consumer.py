@@ -26,8 +26,9 @@ from infra.identity import registration
 from infra.settings import Settings
 from infra.streams import Entry
 from worker.aggregates import Loaded
-from worker.commands import CommandConsumer, Work
+from worker.commands import CommandConsumer
 from worker.deps import Deps
+from worker.triage import Work
 
 HASH = "$argon2id$v=19$fake-hash-never-shown"
 

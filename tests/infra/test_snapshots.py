@@ -28,8 +28,9 @@ from infra.scripts import LOAD_AGGREGATE
 from infra.settings import Settings
 from worker.aggregates import Loaded
 from worker.cli import cli
-from worker.commands import CommandConsumer, Work
+from worker.commands import CommandConsumer
 from worker.deps import Deps
+from worker.triage import Work
 
 CAROL = "user-carol"
 CART = f"cart:{CAROL}"
