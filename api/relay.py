@@ -20,6 +20,7 @@ from api.relay_hub import Hub
 from api.relay_reader import Reader
 from infra import logs
 from infra.errors import translated
+from infra.group_read import GroupReader
 from infra.redis import connect
 from infra.settings import Settings, get_settings
 
@@ -36,6 +37,7 @@ class Relay:
             max_per_user=settings.ws_max_per_user,
         )
         self._redis: Redis | None = None
+        self._lookups: GroupReader | None = None  # concurrent auth frames' reads, coalesced
 
     @property
     def redis(self) -> "Redis":
@@ -45,6 +47,7 @@ class Relay:
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self._redis = connect(self.settings)
+        self._lookups = GroupReader(self._redis)
         reader = Reader(self.settings, self.hub)
         await reader.start()
         try:
@@ -54,7 +57,7 @@ class Relay:
             await self._redis.aclose()
 
     async def websocket(self, ws: WebSocket) -> None:
-        await serve(ws, self.hub, self.redis, self.settings)
+        await serve(ws, self.hub, self.redis, self.settings, self._lookups)
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"ok": True})

@@ -13,6 +13,7 @@ from api import relay_frames as frames
 from api.relay_connection import Connection
 from api.relay_hub import POLICY_VIOLATION, Hub
 from api.relay_session import Session
+from infra.group_read import GroupReader
 from infra.metrics import WS_CLOSES
 from infra.settings import Settings
 
@@ -38,7 +39,13 @@ def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
     return False
 
 
-async def serve(ws: WebSocket, hub: Hub, redis: "Redis", settings: Settings) -> None:
+async def serve(
+    ws: WebSocket,
+    hub: Hub,
+    redis: "Redis",
+    settings: Settings,
+    lookups: GroupReader | None = None,
+) -> None:
     origin = ws.headers.get("origin")
     if origin is not None and not origin_allowed(origin, settings.ws_allowed_origins):
         await ws.close(POLICY_VIOLATION)  # before accept: the server answers 403
@@ -54,7 +61,7 @@ async def serve(ws: WebSocket, hub: Hub, redis: "Redis", settings: Settings) -> 
         return
     try:
         await ws.accept()
-        session = Session(conn, hub, redis, settings)
+        session = Session(conn, hub, redis, settings, lookups)
         await _converse(ws, session, settings.ws_idle_timeout_seconds)
     except _GONE:
         conn.client_gone = True

@@ -12,6 +12,7 @@ from api.relay_positions import parse_position
 from api.relay_replay import replay
 from api.relay_topics import Access, Viewer, access, resolve
 from infra.errors import Unavailable
+from infra.group_read import GroupReader
 from infra.principals import find_principal
 from infra.settings import Settings
 from infra.tokens import token_hash
@@ -24,11 +25,19 @@ MAX_SUBSCRIPTIONS = 100  # per connection: each one costs routing-table memory
 class Session:
     """Answers the frames of one connection; a replay finishes before the next frame is read."""
 
-    def __init__(self, conn: Connection, hub: Hub, redis: "Redis", settings: Settings) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        hub: Hub,
+        redis: "Redis",
+        settings: Settings,
+        lookups: GroupReader | None = None,
+    ) -> None:
         self.conn = conn
         self.hub = hub
         self.redis = redis
         self.settings = settings
+        self.lookups = lookups  # shared with the other connections' auth frames
 
     def reply(self, frame: str) -> None:
         self.hub.send(self.conn, frame)
@@ -53,7 +62,7 @@ class Session:
 
     async def _auth(self, token: str) -> None:
         try:
-            found = await find_principal(self.redis, token)
+            found = await find_principal(self.redis, token, self.lookups)
         except Unavailable:
             self.reply(frames.error("unavailable"))
             return
