@@ -43,8 +43,8 @@ async def authenticate(request: Request) -> Principal | None:
     found = await find_principal(state.redis, token, state.reader)
     if found is None:
         raise ApiError(401, "unauthenticated", "the session is unknown or has expired")
-    session, user = found
-    roles = frozenset(user.roles) if user is not None else frozenset()
+    session, held = found
+    roles = frozenset(held)
     return Principal(user_id=session.user_id, roles=roles, token=token)
 
 

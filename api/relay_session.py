@@ -71,9 +71,9 @@ class Session:
             self.hub.deauthenticate(self.conn)
             self.reply(frames.error("unauthenticated"))
             return
-        session, user = found
+        session, roles = found
         # Roles are read once, at auth: a change applies from the next auth frame.
-        viewer = Viewer(session.user_id, frozenset(user.roles if user else ()))
+        viewer = Viewer(session.user_id, frozenset(roles))
         identity = Identity(viewer, token_hash(token), session.expires_at)
         refused = self.hub.authenticate(self.conn, identity)
         if refused == "unauthenticated":

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from infra import keys
 from infra.errors import translated
 from infra.group_read import GroupReader
-from infra.read_models import UserView, get_user, user_of
+from infra.read_models import roles_in
 from infra.sessions import Session, decode_session
 from infra.tokens import token_hash
 
@@ -28,10 +28,10 @@ def user_hint(token: str) -> str | None:
 
 async def find_principal(
     redis: "Redis", token: str, reader: GroupReader | None = None
-) -> tuple[Session, UserView | None] | None:
-    """The live session behind `token` and its user's view (None while not yet projected);
-    None when the token is unknown or its session expired. With a `reader`, the lookup shares
-    a pipeline with those of concurrent callers."""
+) -> tuple[Session, tuple[str, ...]] | None:
+    """The live session behind `token` and its user's roles (none while the user is not yet
+    projected); None when the token is unknown or its session expired. With a `reader`, the
+    lookup shares a pipeline with those of concurrent callers."""
     hint = user_hint(token)
 
     def queue(pipe: Any) -> None:
@@ -52,5 +52,6 @@ async def find_principal(
     if session.expires_at <= time.time():
         return None
     if hint == session.user_id:
-        return session, user_of(replies[1])
-    return session, await get_user(redis, session.user_id)
+        return session, roles_in(replies[1])
+    async with translated():
+        return session, roles_in(await redis.hgetall(keys.user(session.user_id)))

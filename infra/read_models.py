@@ -86,6 +86,21 @@ def user_of(raw: dict[bytes, bytes]) -> UserView | None:
     )
 
 
+def roles_in(raw: dict[bytes, bytes]) -> tuple[str, ...]:
+    """The roles a user view holds, sorted, read without decoding the rest of the view; none
+    before the user's registration is projected (as `user_of`)."""
+    if b"email" not in raw:
+        return ()
+    prefix = ROLE.encode()
+    return tuple(
+        sorted(
+            name[len(prefix) :].decode()
+            for name, held in raw.items()
+            if name.startswith(prefix) and held == b"true"
+        )
+    )
+
+
 async def get_user(redis: "Redis", user_id: str) -> UserView | None:
     async with translated():
         raw = await redis.hgetall(keys.user(user_id))
