@@ -266,7 +266,7 @@ def _builtin(value: Any) -> Any:
     """What msgspec does not convert by itself: read-only mappings a state may hold."""
     if isinstance(value, Mapping):
         return dict(value)
-    raise NotImplementedError(type(value).__name__)
+    raise NotImplementedError(type(value).__name__)  # msgspec's enc_hook protocol: "not mine"
 
 
 def _decoded(record: EventRecord) -> Event:

@@ -91,7 +91,7 @@ class Stored:
             id=self.id,
             partition=self.partition,
             command_id=self.command_id,
-            command=self.envelope.command if self.envelope else _peek(self.raw).get("command"),
+            command=self.envelope.command if self.envelope else peek(self.raw).get("command"),
             attempts=self.attempts,
             error=ErrorInfo(code=self.error.code, message=redact_text(self.error.message)),
             at=self.at,
@@ -161,7 +161,7 @@ def _int(raw: bytes | None, default: int) -> int:
         return default
 
 
-def _peek(raw: bytes) -> dict[str, str]:
+def peek(raw: bytes) -> dict[str, str]:
     """The string fields of an entry that is JSON but not an envelope, e.g. its command name."""
     try:
         data = msgspec.json.decode(raw)

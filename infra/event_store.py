@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from events.codec import encoder, record_decoder
 from events.envelope import Envelope, EventRecord, Result
 from infra import keys
+from infra.partition_calls import Layout, by_partition
 from infra.scripts import COMMIT
 
 NO_VERSION_CHECK = -1
@@ -49,15 +50,13 @@ def decode_history(raw: list[bytes]) -> list[EventRecord]:
 
 def queue_commits(
     pipe: Any, commits: Sequence[Commit], *, group: str, status_ttl: int, results_maxlen: int
-) -> list[list[int]]:
+) -> Layout:
     """One commit script call per partition, settling that partition's commits in order.
 
     Returns, for each call queued, the indexes in `commits` of the commits it settles: the
-    call's reply lists their outcomes in that order (see `outcomes_of`)."""
-    layout: dict[int, list[int]] = {}
-    for i, commit in enumerate(commits):
-        layout.setdefault(commit.envelope.partition, []).append(i)
-    for p, indexes in layout.items():
+    call's reply lists their outcomes in that order (`partition_calls.per_item`)."""
+    calls = by_partition([commit.envelope.partition for commit in commits])
+    for p, indexes in calls.items():
         call_keys = [keys.events(p), keys.results(p), keys.commands(p)]
         args: list[Any] = [group, status_ttl, results_maxlen, len(indexes)]
         for i in indexes:
@@ -78,16 +77,7 @@ def queue_commits(
                 *claims.values(),
             ]
         COMMIT.queue(pipe, call_keys, args)
-    return list(layout.values())
-
-
-def outcomes_of(replies: Sequence[Any], layout: list[list[int]], count: int) -> list[Any]:
-    """Each commit's own reply, in the order of the commits given to `queue_commits`."""
-    own: list[Any] = [None] * count
-    for reply, indexes in zip(replies, layout, strict=True):
-        for i, one in zip(indexes, reply, strict=True):
-            own[i] = one
-    return own
+    return list(calls.values())
 
 
 def queue_commit(

@@ -22,6 +22,7 @@ from domain.registry import AGGREGATES, aggregate_type
 from events.codec import decode_event, record_decoder
 from infra import keys
 from infra.errors import is_no_script
+from infra.partition_calls import Layout, by_partition
 from infra.scripts import LOAD_AGGREGATE, PUT_SNAPSHOT, load_all
 
 PURGE_BATCH = 500
@@ -76,14 +77,12 @@ class Restored:
     base: int  # the snapshot's version; 0: no snapshot, the whole history replayed
 
 
-def queue_loads(pipe: Any, aggregates: Sequence[tuple[int, str]]) -> list[list[int]]:
+def queue_loads(pipe: Any, aggregates: Sequence[tuple[int, str]]) -> Layout:
     """Queues one load script call per partition: each aggregate's usable snapshot and its
     history after it. Returns, per call, the indexes in `aggregates` it loads, in reply order
-    (the replies come back per aggregate with `loaded_of`)."""
-    layout: dict[int, list[int]] = {}
-    for i, (partition, _) in enumerate(aggregates):
-        layout.setdefault(partition, []).append(i)
-    for partition, indexes in layout.items():
+    (`partition_calls.per_item` gives each aggregate its own)."""
+    calls = by_partition([partition for partition, _ in aggregates])
+    for partition, indexes in calls.items():
         load_keys: list[str] = []
         fingerprints: list[str] = []
         for i in indexes:
@@ -94,16 +93,7 @@ def queue_loads(pipe: Any, aggregates: Sequence[tuple[int, str]]) -> list[list[i
             ]
             fingerprints.append(codec_of(aggregate_id).fingerprint)
         LOAD_AGGREGATE.queue(pipe, load_keys, fingerprints)
-    return list(layout.values())
-
-
-def loaded_of(replies: Sequence[Any], layout: list[list[int]], count: int) -> list[Any]:
-    """Each aggregate's own reply, in the order of the aggregates given to `queue_loads`."""
-    own: list[Any] = [None] * count
-    for reply, indexes in zip(replies, layout, strict=True):
-        for i, one in zip(indexes, reply, strict=True):
-            own[i] = one
-    return own
+    return list(calls.values())
 
 
 def queue_drop(pipe: Any, partition: int, aggregate_id: str) -> None:

@@ -22,6 +22,7 @@ from events.upcasting import MissingUpcaster
 from infra import scripts, snapshots
 from infra.errors import is_no_script
 from infra.event_store import queue_claim_owner, queue_history
+from infra.partition_calls import per_item
 from infra.settings import Settings
 from infra.snapshots import Restored, Snapshot, SnapshotUnreadable
 
@@ -139,7 +140,7 @@ class AggregateLoader:
         if not self.snapshotting:
             return replies
         calls = len(layout)
-        return [*snapshots.loaded_of(replies[:calls], layout, len(aggregates)), *replies[calls:]]
+        return [*per_item(replies[:calls], layout, len(aggregates)), *replies[calls:]]
 
     async def _reload_without_snapshots(
         self,

@@ -25,11 +25,11 @@ from infra.command_log import now_ms
 from infra.errors import is_no_script
 from infra.event_store import (
     Commit,
-    outcomes_of,
     parse_outcome,
     queue_commits,
 )
 from infra.metrics import command_meters
+from infra.partition_calls import per_item
 from infra.streams import Entry
 from worker import faults, triage
 from worker.aggregates import AggregateLoader, Key, Loaded
@@ -251,7 +251,7 @@ class CommandConsumer(StreamConsumer):
                 results_maxlen=self.settings.results_maxlen,
             )
             replies: list[Any] = await pipe.execute()
-        return outcomes_of(replies, layout, len(commits))
+        return per_item(replies, layout, len(commits))
 
 
 def _result(

@@ -18,6 +18,7 @@ from events.codec import decode_command, envelope_decoder
 from events.commands import Command
 from events.envelope import Envelope, ErrorInfo
 from infra import keys
+from infra.dead_letter_entries import peek
 from infra.dead_letters import queue_dead_letter
 from infra.metrics import dead_lettered
 from infra.settings import Settings
@@ -25,7 +26,6 @@ from infra.settings import Settings
 log = logging.getLogger("sluice.worker.commands")
 
 UNDECODABLE = (msgspec.DecodeError, msgspec.ValidationError, KeyError, ValueError)
-_PEEKED = {"command_id", "actor", "reply_to"}
 
 
 @dataclass
@@ -66,7 +66,7 @@ def decode(
 def _dead_letter_poison(
     pipe: Any, settings: Settings, partition: int, entry_id: str, raw: bytes, error: Exception
 ) -> None:
-    known = _peek(raw)
+    known = peek(raw)
     dead_lettered(None, "poison_message")  # its command name is not to be trusted
     log.error(
         "dead-lettering undecodable entry %s on partition %d: %s",
@@ -88,14 +88,3 @@ def _dead_letter_poison(
         status_ttl=settings.result_ttl_seconds,
         results_maxlen=settings.results_maxlen,
     )
-
-
-def _peek(raw: bytes) -> dict[str, str]:
-    """Whatever string fields of a broken envelope can still be read, to tell its sender."""
-    try:
-        data = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, str) and k in _PEEKED}

@@ -24,12 +24,12 @@ from infra.dead_letters import queue_dead_letter
 from infra.event_store import (
     Commit,
     load_history,
-    outcomes_of,
     parse_outcome,
     queue_commit,
     queue_commits,
 )
 from infra.identity import registration
+from infra.partition_calls import per_item
 from infra.settings import Settings
 from infra.streams import ensure_group, flatten_read
 
@@ -473,7 +473,7 @@ async def test_one_call_settles_a_partitions_batch_and_a_failed_check_stops_only
         replies = await pipe.execute()
 
     assert layout == [[0, 1, 2]] and len(replies) == 1
-    kinds = [parse_outcome(r).kind for r in outcomes_of(replies, layout, 3)]
+    kinds = [parse_outcome(r).kind for r in per_item(replies, layout, 3)]
     assert kinds == ["ok", "conflict", "ok"]
     assert await status_of(store, first) == b"succeeded"
     assert await status_of(store, middle) == b"accepted"
