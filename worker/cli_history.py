@@ -9,6 +9,7 @@ import click
 from redis.asyncio import Redis
 
 from infra import aggregate_history as history
+from infra.command_log import CommandStatus
 from infra.settings import Settings
 from infra.trace import CommandNotFound, Trace, TraceCommand, TraceEvent, trace
 from worker import cli_tables as tables
@@ -127,12 +128,19 @@ def tree(found: Trace) -> str:
     return "\n".join(lines)
 
 
+def _sender(status: CommandStatus) -> str:
+    """Who sent it: a user; the system (a follow-up names its cause); or nobody signed in."""
+    if status.actor:
+        return status.actor
+    return "system" if status.causation_id else "anonymous"
+
+
 def _command_lines(node: TraceCommand, depth: int, asked: str) -> list[str]:
     status = node.status
     marker = "  <-" if status.command_id == asked else ""
     head = (
         f"{INDENT * depth}{status.command or '?'} [{status.status}] "
-        f"{status.aggregate_id or '?'}  {status.command_id}  by {status.actor or 'system'}{marker}"
+        f"{status.aggregate_id or '?'}  {status.command_id}  by {_sender(status)}{marker}"
     )
     lines = [head]
     if status.error is not None:

@@ -113,3 +113,16 @@ async def test_questions_without_answers_fail_with_one_line(
     assert failed(command, 1).startswith("sluice: no command nope")
     assert "not a time: 'soon'" in failed(bad_time, 2)
     assert "give --at or --version, not both" in failed(both, 2)
+
+
+async def test_a_trace_tells_an_anonymous_sender_from_the_system(
+    settings: Settings, redis: Redis
+) -> None:
+    """A registration sent by nobody signed in, and no follow-up: no actor, no cause."""
+    _, sent = await alice(redis, settings)
+
+    shown = await sluice(settings, "trace", sent[0].command_id)
+
+    assert shown.exit_code == 0, shown.output
+    head = shown.stdout.splitlines()[1]
+    assert head.startswith("RegisterUser [succeeded]") and "by anonymous" in head
