@@ -4,6 +4,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -16,7 +17,7 @@ from api.http import ApiError, ok, read_json_body
 from api.state import AppState, state_of
 from events.aggregate_ids import aggregate_id_of
 from infra import keys
-from infra.command_log import envelope_for, find_status
+from infra.command_log import envelope_for, find_status, queue_known
 from infra.errors import Unavailable, translated
 from infra.metrics import GATEWAY_ACCEPTED, GATEWAY_REJECTED, UNKNOWN, command_label
 
@@ -73,7 +74,7 @@ def command_endpoint(
         new_id = spec.new_id.make(state.settings, payload, command_id) if spec.new_id else ""
         created = {spec.new_id.field: new_id} if spec.new_id else {}
         # A repeat answers the first acceptance without building (and hashing) anything again.
-        if seen_before and await find_status(state.redis, state.settings, command_id) is not None:
+        if seen_before and await _known(state, command_id):
             return accepted(command_id, created)
 
         command = await spec.build(Call(state, payload, principal, command_id, new_id))
@@ -101,6 +102,15 @@ class _Seen:
 
     def __init__(self) -> None:
         self.command = UNKNOWN
+
+
+async def _known(state: AppState, command_id: str) -> bool:
+    """Whether a command of this id was accepted before, in any partition: one read shared
+    with concurrent requests' lookups (clients that name their commands pay it every time)."""
+    replies = await state.reader.read(
+        partial(queue_known, settings=state.settings, command_id=command_id)
+    )
+    return any(replies)
 
 
 def _accepted(command: str) -> None:

@@ -119,6 +119,12 @@ class CommandStatus:
         return body
 
 
+def queue_known(pipe: Any, settings: Settings, command_id: str) -> None:
+    """Queues one EXISTS per partition: any reply of 1 means the command id is taken."""
+    for partition in range(settings.partitions):
+        pipe.exists(keys.command_status(partition, command_id))
+
+
 async def find_status(redis: "Redis", settings: Settings, command_id: str) -> CommandStatus | None:
     """Looks the command up in every partition in one round trip."""
     async with translated():

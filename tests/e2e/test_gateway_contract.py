@@ -2,12 +2,14 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
 from infra.embedded_redis import free_port
+from infra.keys import partition_of_aggregate
 from tests.e2e.client import listen, login, register, unique_email, wait_projected
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, start_http
 from tests.e2e.processes import Stack, base_env
@@ -151,6 +153,39 @@ async def test_the_same_command_id_sent_twice_is_one_command(
     before = await command_entries(stack)
     second = await web.post("/command", json=body)
     assert first.json()["command_id"] == second.json()["command_id"] == command_id
+    assert await command_entries(stack) == before
+
+
+async def test_a_command_id_reused_on_another_aggregate_is_still_one_command(
+    web: httpx.AsyncClient, stack: Stack
+) -> None:
+    # Two users whose aggregates live in different partitions: the id is looked up in every
+    # partition, not only in the one the second command would be appended to.
+    sessions: dict[int, dict[str, Any]] = {}
+    while len(sessions) < 2:
+        email = unique_email()
+        await registered_and_settled(web, stack, email)
+        session = await login(web, email, "a long enough password")
+        user_id = session["user_id"]
+        sessions.setdefault(partition_of_aggregate(f"user:{user_id}", 4), session)
+    command_id = str(uuid.uuid4())
+    answers = []
+    for session in sessions.values():
+        answers.append(
+            await web.post(
+                "/command",
+                json={
+                    "command": "ChangeDisplayName",
+                    "payload": {"display_name": "twice named"},
+                    "command_id": command_id,
+                },
+                headers={"authorization": f"Bearer {session['token']}"},
+            )
+        )
+        if len(answers) == 1:
+            before = await command_entries(stack)
+    assert [a.status_code for a in answers] == [202, 202]
+    assert {a.json()["command_id"] for a in answers} == {command_id}
     assert await command_entries(stack) == before
 
 
