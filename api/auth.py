@@ -6,6 +6,7 @@ from starlette.requests import Request
 
 from api.http import ApiError
 from api.state import state_of
+from infra.group_read import Along
 from infra.identity import ADMIN_ROLES
 from infra.principals import find_principal
 
@@ -34,13 +35,16 @@ def bearer_token(request: Request) -> str | None:
     return token
 
 
-async def authenticate(request: Request) -> Principal | None:
-    """The caller, None when no token was sent; a token that is not valid is refused."""
+async def authenticate(request: Request, along: Along | None = None) -> Principal | None:
+    """The caller, None when no token was sent; a token that is not valid is refused.
+
+    `along`'s commands are read in the same round trip as the session when there is a token;
+    without one they are not sent (the caller reads them itself)."""
     token = bearer_token(request)
     if token is None:
         return None
     state = state_of(request)
-    found = await find_principal(state.redis, token, state.reader)
+    found = await find_principal(state.redis, token, state.reader, along)
     if found is None:
         raise ApiError(401, "unauthenticated", "the session is unknown or has expired")
     session, held = found
@@ -48,15 +52,15 @@ async def authenticate(request: Request) -> Principal | None:
     return Principal(user_id=session.user_id, roles=roles, token=token)
 
 
-async def require_user(request: Request) -> Principal:
-    principal = await authenticate(request)
+async def require_user(request: Request, along: Along | None = None) -> Principal:
+    principal = await authenticate(request, along)
     if principal is None:
         raise ApiError(401, "unauthenticated", "this needs a session: log in first")
     return principal
 
 
-async def require_admin(request: Request) -> Principal:
-    principal = await require_user(request)
+async def require_admin(request: Request, along: Along | None = None) -> Principal:
+    principal = await require_user(request, along)
     if not principal.is_admin:
         raise ApiError(403, "forbidden", "this needs an admin role")
     return principal

@@ -11,7 +11,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -19,6 +19,15 @@ from infra.errors import Unavailable, own_copy, translate, translated
 from infra.group_commit import FLUSH_TIMEOUT_SECONDS
 
 Queue = Callable[[Any], None]  # queues a caller's commands on a pipeline
+
+
+class Along(Protocol):
+    """Commands that ride in another lookup's read (e.g. a request's own check beside its
+    session): `queue` puts them on the pipeline after the lookup's, `take` gets their replies."""
+
+    def queue(self, pipe: Any) -> None: ...
+
+    def take(self, replies: list[Any]) -> None: ...
 
 
 @dataclass(frozen=True)

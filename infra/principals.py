@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from infra import keys
 from infra.errors import translated
-from infra.group_read import GroupReader
+from infra.group_read import Along, GroupReader
 from infra.read_models import roles_in
 from infra.sessions import Session, decode_session
 from infra.tokens import token_hash
@@ -27,17 +27,21 @@ def user_hint(token: str) -> str | None:
 
 
 async def find_principal(
-    redis: "Redis", token: str, reader: GroupReader | None = None
+    redis: "Redis", token: str, reader: GroupReader | None = None, along: Along | None = None
 ) -> tuple[Session, tuple[str, ...]] | None:
     """The live session behind `token` and its user's roles (none while the user is not yet
     projected); None when the token is unknown or its session expired. With a `reader`, the
-    lookup shares a pipeline with those of concurrent callers."""
+    lookup shares a pipeline with those of concurrent callers; `along`'s commands go in the
+    same read, whatever the lookup finds."""
     hint = user_hint(token)
+    own = 1 if hint is None else 2
 
     def queue(pipe: Any) -> None:
         pipe.get(keys.session(token_hash(token)))
         if hint is not None:
             pipe.hgetall(keys.user(hint))
+        if along is not None:
+            along.queue(pipe)
 
     if reader is not None:
         replies = await reader.read(queue)
@@ -46,6 +50,8 @@ async def find_principal(
             async with redis.pipeline(transaction=False) as pipe:
                 queue(pipe)
                 replies = await pipe.execute()
+    if along is not None:
+        along.take(replies[own:])
     if replies[0] is None:
         return None
     session = decode_session(replies[0])

@@ -189,6 +189,22 @@ async def test_a_command_id_reused_on_another_aggregate_is_still_one_command(
     assert await command_entries(stack) == before
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b'{"command": "ChangeDisplayName", "command_id": "' + b"x" * 80 * 1024 + b'"}'],
+)
+async def test_a_refused_caller_hears_of_that_before_anything_wrong_with_the_body(
+    web: httpx.AsyncClient, content: bytes
+) -> None:
+    response = await web.post(
+        "/command",
+        content=content,
+        headers={"content-type": "application/json", "authorization": "Bearer u-1.not-a-session"},
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+
+
 async def test_a_body_over_the_limit_is_refused(web: httpx.AsyncClient) -> None:
     padding = "x" * (70 * 1024)
     response = await web.post(
