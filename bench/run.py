@@ -297,7 +297,7 @@ GATEWAY_TARGETS = {
     "bare": "bare Starlette + msgspec, one XADD per request",
     "coalesced": "bare, concurrent XADDs coalesced in one pipeline",
 }
-GATEWAY_SECONDS = 2.0  # each timed run at most (1 with --quick), -n requests at most
+GATEWAY_SECONDS = 1.0  # each timed run at most, -n requests at most
 GATEWAY_WARMUP = 200  # untimed requests before each timed run
 # The longest display name there is: the body is 160 bytes (plus a Bearer header for Sluice).
 GATEWAY_BODY = json.dumps(
@@ -367,8 +367,8 @@ async def gateway(n: int, seconds: float, appendfsync: str) -> dict[str, Timing]
 
 # --- 5. end to end ----------------------------------------------------------------------------
 
-E2E_RATES = (250, 1000, 2500)
-E2E_SECONDS = 4.0  # sending at each rate (2 with --quick)
+E2E_RATES = (250, 500, 1000, 2500)
+E2E_SECONDS = 3.0  # sending at each rate (2 with --quick)
 E2E_P99_TARGET_US = 50_000
 
 
@@ -520,28 +520,34 @@ async def measure(
         f"{E2E_P99_TARGET_US // 1000} ms",
         "cmds/s",
     )
+    clock = SectionClock()
     try:
         found = await versions(redis)
         for rep in range(reps):
             print(f"repetition {rep + 1}/{reps} ({n} messages each)", file=sys.stderr)
+            clock.lap()
             if only in (None, "ceiling"):
                 for mode in ("transport", "commit"):
                     rows[mode].reps.append(await raw_ceiling(redis, url, n, mode))
+            clock.lap("ceiling")
             if only in (None, "peers"):
                 rows["arq"].reps.append(await arq_noop(redis, port, n))
                 rows["faststream"].reps.append(await faststream_noop(redis, url, n))
+            clock.lap("peers")
             if only in (None, "sluice"):
                 for workers, suffix in ((1, ""), (2, "2")):
                     register, trivial = await sluice_worker(redis, url, n, workers)
                     rows[f"register{suffix}"].reps.append(register)
                     rows[f"trivial{suffix}"].reps.append(trivial)
+            clock.lap("sluice")
             if only in (None, "gateway"):
-                seconds = 1.0 if quick else GATEWAY_SECONDS
+                seconds = GATEWAY_SECONDS
                 for fsync in GATEWAY_FSYNC:
                     for key, timing in (await gateway(n, seconds, fsync)).items():
                         rows[key].reps.append(timing.rate)
                         rows[f"{key}-p50"].reps.append(timing.detail["p50_us"])
                         rows[f"{key}-p99"].reps.append(timing.detail["p99_us"])
+            clock.lap("gateway")
             if only in (None, "e2e"):
                 e2e = await end_to_end(2.0 if quick else E2E_SECONDS)
                 for rate, timing in e2e.items():
@@ -549,13 +555,16 @@ async def measure(
                     for q in ("p50", "p99", "p999", "http_p99"):
                         rows[f"e2e-{rate}-{q}"].reps.append(timing.detail[f"{q}_us"])
                 rows["e2e-best"].reps.append(highest_rate_within_target(e2e))
+            clock.lap("e2e")
             if only in (None, "fanout"):
                 for key, timing in (await fanouts(redis, url, quick)).items():
                     rows[f"fanout-{key}"].reps.append(timing.rate)
                     rows[f"fanout-{key}-p99"].reps.append(timing.detail["p99_us"])
+            clock.lap("fanout")
             if only in (None, "growth"):
                 for key, rate in (await growth(redis, url, n)).items():
                     rows[f"growth-{key}"].reps.append(rate)
+            clock.lap("growth")
             for row in rows.values():
                 if row.reps:
                     print(f"  {row.name}: {row.reps[-1]:,.0f} {row.unit}", file=sys.stderr)
@@ -566,6 +575,7 @@ async def measure(
             "versions": found,
             "rows": [row.as_json() for row in rows.values() if row.reps],
             "ratios": {},
+            "section_seconds": clock.totals(),
         }
     commit, arq = rows["commit"].median, rows["arq"].median
     faststream = rows["faststream"].median
@@ -587,7 +597,25 @@ async def measure(
         "versions": found,
         "rows": [row.as_json() for row in rows.values()],
         "ratios": ratios,
+        "section_seconds": clock.totals(),
     }
+
+
+class SectionClock:
+    """How long each section took over all repetitions: where the run's minutes go."""
+
+    def __init__(self) -> None:
+        self._spent: dict[str, float] = {}
+        self._since = time.perf_counter()
+
+    def lap(self, section: str | None = None) -> None:
+        now = time.perf_counter()
+        if section is not None and now - self._since >= 0.05:  # a skipped section: no entry
+            self._spent[section] = self._spent.get(section, 0.0) + now - self._since
+        self._since = now
+
+    def totals(self) -> dict[str, float]:
+        return {name: round(seconds, 1) for name, seconds in self._spent.items()}
 
 
 NOT_MEASURED: list[str] = []
@@ -659,6 +687,8 @@ def main() -> None:
         "duration_seconds": round(time.time() - started, 1),
     }
     print(table(result))
+    spent = ", ".join(f"{name} {secs:.0f} s" for name, secs in result["section_seconds"].items())
+    print(f"\ntime per section: {spent}")
     if args.only is not None:
         print(f"\n--only {args.only}: not written to {RESULTS.relative_to(ROOT)}")
         return
