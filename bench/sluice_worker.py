@@ -3,9 +3,10 @@
 `python -m bench.sluice_worker URL PARTITIONS DEADLINE [CONSUMER]`: several may drain at once.
 
 It builds the worker's `Deps` and `CommandConsumer` as `worker.main` does (without arq: a failed
-command is dead-lettered, not retried later, which the parent's checks would catch), then calls
-`_read_once(">", block=False)` until a read comes back empty. Elapsed runs from the first read
-to the end of the last batch's commit pipeline.
+command is dead-lettered, not retried later, which the parent's checks would catch), then
+drains the streams as the worker's loop does (`StreamConsumer.drain`: each batch decided while
+the one before commits) until a read comes back empty. Elapsed runs from the first read to the
+end of the last batch's commit.
 """
 
 import asyncio
@@ -18,6 +19,7 @@ from infra.redis import connect
 from infra.settings import Settings
 from worker.commands import CommandConsumer
 from worker.deps import Deps
+from worker.gc_settings import tune_for_batches
 
 
 async def drain(url: str, partitions: int, deadline: float, name: str) -> Timing:
@@ -26,23 +28,23 @@ async def drain(url: str, partitions: int, deadline: float, name: str) -> Timing
     try:
         consumer = CommandConsumer(Deps(settings=settings, redis=redis, consumer=name))
         await consumer.prepare()
-        processed = batches = 0
+        tune_for_batches()  # as `worker.main` does once started
         wall_started = time.time()
+        cpu_started = time.process_time()
         started = time.perf_counter()
-        finished = started
-        while True:
-            n = await consumer._read_once(">", block=False)
-            if n == 0:
-                break
-            finished = time.perf_counter()
-            processed += n
-            batches += 1
-            if finished - started > deadline:
-                raise SystemExit(f"not drained after {deadline:.0f} s ({processed} processed)")
+        try:
+            async with asyncio.timeout(deadline):
+                drained = await consumer.drain()
+        except TimeoutError:
+            raise SystemExit(f"not drained after {deadline:.0f} s") from None
+        finished = time.perf_counter()
+        cpu_us = int((time.process_time() - cpu_started) * 1e6)  # this process's, while draining
+        processed, batches = drained.entries, drained.batches
         # Wall-clock bounds too, so that the parent can time several workers as one.
         wall_finished = wall_started + (finished - started)
         bounds = {"started_us": int(wall_started * 1e6), "finished_us": int(wall_finished * 1e6)}
-        return Timing(processed, finished - started, {"batches": batches, **bounds})
+        detail = {"batches": batches, "cpu_us": cpu_us, **bounds}
+        return Timing(processed, finished - started, detail)
     finally:
         await redis.aclose()
 

@@ -5,10 +5,11 @@ Moderators are not listed here: being one is the role `brand_moderator:<brand_id
 which the saga assigns when an invitation is accepted. The brand keeps only pending invitations.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from domain import roles
 from domain.aggregate import AggregateRules, Claims, Context
+from domain.changes import changed
 from domain.errors import (
     BrandExists,
     BrandNameTaken,
@@ -129,13 +130,13 @@ def evolve(state: Brand | None, event: Event) -> Brand | None:
         case BrandCreated():
             return Brand(brand_id=event.brand_id, name=event.name, description=event.description)
         case BrandUpdated() if state is not None:
-            return replace(state, name=event.name, description=event.description)
+            return changed(state, name=event.name, description=event.description)
         case BrandDeleted() if state is not None:
-            return replace(state, deleted=True, invited=frozenset())
+            return changed(state, deleted=True, invited=frozenset())
         case ModeratorInvited() if state is not None:
-            return replace(state, invited=state.invited | {event.invitee_user_id})
+            return changed(state, invited=state.invited | {event.invitee_user_id})
         case ModeratorInviteAccepted() if state is not None:
-            return replace(state, invited=state.invited - {event.user_id})
+            return changed(state, invited=state.invited - {event.user_id})
         case _:
             return state
 

@@ -1,9 +1,10 @@
 """The user aggregate: registration with a unique email, logins, display names and roles."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from domain import user_roles
 from domain.aggregate import AggregateRules, Claims, Context
+from domain.changes import changed
 from domain.errors import EmailTaken, UnknownUser, UnsupportedCommand, UserAlreadyExists
 from events.commands import (
     AssignRole,
@@ -98,15 +99,15 @@ def evolve(state: User | None, event: Event) -> User | None:
                 roles=event.roles,
             )
         case UserPasswordSet() if state is not None:
-            return replace(state, has_password=True)
+            return changed(state, has_password=True)
         case DisplayNameChanged() if state is not None:
-            return replace(state, display_name=event.display_name)
+            return changed(state, display_name=event.display_name)
         case UserLoggedIn() if state is not None:
-            return replace(state, logins=state.logins + 1)
+            return changed(state, logins=state.logins + 1)
         case RoleAssigned() if state is not None:
-            return replace(state, roles=user_roles.with_role(state.roles, event.role))
+            return changed(state, roles=user_roles.with_role(state.roles, event.role))
         case RoleRevoked() if state is not None:
-            return replace(state, roles=user_roles.without_role(state.roles, event.role))
+            return changed(state, roles=user_roles.without_role(state.roles, event.role))
         case _:
             return state
 

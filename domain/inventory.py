@@ -11,10 +11,11 @@ idempotent per order, since the saga may deliver any of them twice.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from domain import roles
 from domain.aggregate import AggregateRules, Claims, Context
+from domain.changes import changed
 from domain.errors import SkuOfAnotherProduct, StockBelowReserved, UnsupportedCommand
 from events.commands import (
     Command,
@@ -139,17 +140,17 @@ def evolve(state: Stock | None, event: Event) -> Stock | None:
     match event:
         case InventoryRestocked():
             stock = state or Stock(sku=event.sku)
-            return replace(
+            return changed(
                 stock, product_id=event.product_id, brand_id=event.brand_id, on_hand=event.on_hand
             )
         case InventoryReserved():
             stock = state or Stock(sku=event.sku)
             reservations = {**stock.reservations, event.order_id: event.quantity}
-            return replace(stock, reservations=reservations)
+            return changed(stock, reservations=reservations)
         case InventoryReleased() if state is not None:
-            return replace(state, reservations=_without(state.reservations, event.order_id))
+            return changed(state, reservations=_without(state.reservations, event.order_id))
         case InventoryCommitted() if state is not None:
-            return replace(
+            return changed(
                 state,
                 on_hand=state.on_hand - event.quantity,
                 reservations=_without(state.reservations, event.order_id),

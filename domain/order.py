@@ -16,11 +16,12 @@ user with the role `courier` is the handler's check against the user read model.
 """
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from domain import roles
 from domain.aggregate import AggregateRules, Claims, Context
+from domain.changes import changed
 from domain.errors import (
     DuplicateSku,
     Forbidden,
@@ -284,11 +285,11 @@ def evolve(state: Order | None, event: Event) -> Order | None:
                 total=event.total,
             )
         case OrderLineReserved() if state is not None:
-            return replace(state, reserved=state.reserved | {event.sku})
+            return changed(state, reserved=state.reserved | {event.sku})
         case CourierAssigned() if state is not None:
-            return replace(state, courier_id=event.courier_id)
+            return changed(state, courier_id=event.courier_id)
         case _ if state is not None and type(event) in _STATUS_AFTER:
-            return replace(state, status=_STATUS_AFTER[type(event)])
+            return changed(state, status=_STATUS_AFTER[type(event)])
         case _:
             return state
 

@@ -6,10 +6,11 @@ against the brand recorded in the product, never against one named by the comman
 """
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from domain import roles
 from domain.aggregate import AggregateRules, Claims, Context
+from domain.changes import changed
 from domain.errors import DuplicateSku, ProductExists, SkuTaken, UnknownProduct, UnsupportedCommand
 from events.commands import (
     Command,
@@ -133,11 +134,11 @@ def evolve(state: Product | None, event: Event) -> Product | None:
                 variants=event.variants,
             )
         case ProductUpdated() if state is not None:
-            return replace(state, name=event.name, description=event.description, price=event.price)
+            return changed(state, name=event.name, description=event.description, price=event.price)
         case ProductPublished() if state is not None:
-            return replace(state, published=True)
+            return changed(state, published=True)
         case ProductUnpublished() if state is not None:
-            return replace(state, published=False)
+            return changed(state, published=False)
         case _:
             return state
 

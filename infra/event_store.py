@@ -48,15 +48,24 @@ def decode_history(raw: list[bytes]) -> list[EventRecord]:
     return [record_decoder.decode(item) for item in raw]
 
 
-def queue_commits(
-    pipe: Any, commits: Sequence[Commit], *, group: str, status_ttl: int, results_maxlen: int
-) -> Layout:
+@dataclass(slots=True)
+class CommitCall:
+    """One commit script call: a partition's commits of a batch, encoded, ready to queue."""
+
+    keys: list[str]
+    args: list[Any]
+    indexes: list[int]  # the commits it settles, by index in the batch: its replies' order
+
+
+def commit_calls(
+    commits: Sequence[Commit], *, group: str, status_ttl: int, results_maxlen: int
+) -> list[CommitCall]:
     """One commit script call per partition, settling that partition's commits in order.
 
-    Returns, for each call queued, the indexes in `commits` of the commits it settles: the
-    call's reply lists their outcomes in that order (`partition_calls.per_item`)."""
-    calls = by_partition([commit.envelope.partition for commit in commits])
-    for p, indexes in calls.items():
+    Encoding is most of a commit's client-side cost: a batch can be encoded while the batch
+    before it commits, then queued (`queue_calls`) when its turn comes."""
+    calls: list[CommitCall] = []
+    for p, indexes in by_partition([commit.envelope.partition for commit in commits]).items():
         call_keys = [keys.events(p), keys.results(p), keys.commands(p)]
         args: list[Any] = [group, status_ttl, results_maxlen, len(indexes)]
         for i in indexes:
@@ -64,7 +73,8 @@ def queue_commits(
             env = commit.envelope
             claims = commit.claims or {}
             call_keys += [keys.command_status(p, env.command_id), keys.history(p, env.aggregate_id)]
-            call_keys += [keys.claim(p, name) for name in claims]
+            if claims:
+                call_keys += [keys.claim(p, name) for name in claims]
             args += [
                 commit.entry_id,
                 commit.expected_version,
@@ -73,11 +83,32 @@ def queue_commits(
                 commit.after_command or "",
                 len(commit.records),
                 len(claims),
-                *(encoder.encode(record) for record in commit.records),
-                *claims.values(),
             ]
-        COMMIT.queue(pipe, call_keys, args)
-    return list(calls.values())
+            if commit.records:
+                args += [encoder.encode(record) for record in commit.records]
+            if claims:
+                args += claims.values()
+        calls.append(CommitCall(call_keys, args, indexes))
+    return calls
+
+
+def queue_calls(pipe: Any, calls: Sequence[CommitCall]) -> Layout:
+    """Queues the calls; returns, per call, the indexes of the commits it settles
+    (`partition_calls.per_item` gives each its own reply)."""
+    for call in calls:
+        COMMIT.queue(pipe, call.keys, call.args)
+    return [call.indexes for call in calls]
+
+
+def queue_commits(
+    pipe: Any, commits: Sequence[Commit], *, group: str, status_ttl: int, results_maxlen: int
+) -> Layout:
+    """One commit script call per partition, settling that partition's commits in order.
+
+    Returns, for each call queued, the indexes in `commits` of the commits it settles: the
+    call's reply lists their outcomes in that order (`partition_calls.per_item`)."""
+    calls = commit_calls(commits, group=group, status_ttl=status_ttl, results_maxlen=results_maxlen)
+    return queue_calls(pipe, calls)
 
 
 def queue_commit(
@@ -85,6 +116,12 @@ def queue_commit(
 ) -> None:
     """A batch of one: its reply is a list holding the commit's own."""
     queue_commits(pipe, [commit], group=group, status_ttl=status_ttl, results_maxlen=results_maxlen)
+
+
+def outcome_kind(reply: list[Any]) -> str:
+    """Only the kind of a commit's reply: what a worker looks at for every command."""
+    kind = reply[0]
+    return kind.decode() if isinstance(kind, bytes) else str(kind)
 
 
 def parse_outcome(reply: list[Any]) -> Outcome:

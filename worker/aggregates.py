@@ -55,6 +55,12 @@ class Loaded:
         self.unapplied.clear()
         return self.state
 
+    def followed(self, rules: AggregateRules, owners: dict[str, str | None]) -> "Loaded":
+        """A copy for the next batch to decide on: this batch's state as decided, with the
+        next batch's claim owners. A snapshot due is this batch's to write, not the copy's."""
+        state = self.current_state(rules)
+        return Loaded(state, self.version, owners, base=self.version, after=self.after)
+
     def advance(self, command_id: str, events: Sequence[Event], claims: dict[str, str]) -> None:
         """A decision of this batch, seen by the later commands on the same aggregate."""
         if events:
@@ -83,11 +89,24 @@ class AggregateLoader:
         return self.settings.snapshot_every > 0
 
     async def load(
-        self, rules_of: dict[Key, AggregateRules], claims: list[Key]
+        self,
+        rules_of: dict[Key, AggregateRules],
+        claims: list[Key],
+        on_top_of: dict[Key, Loaded] | None = None,
     ) -> dict[Key, Loaded]:
-        """Every aggregate of `rules_of`, each sharing its partition's claim owners."""
-        kept = {key: self.kept[key] for key in rules_of if key in self.kept}
-        aggregates = [key for key in rules_of if key not in kept]
+        """Every aggregate of `rules_of`, each sharing its partition's claim owners.
+
+        An aggregate of `on_top_of` (a batch decided, not yet committed) goes on from the state
+        that batch left it in: a decision on it commits only if the history ends with that
+        batch's events (`Loaded.after`), and only if that batch settled it as decided
+        (`worker.pipelining`)."""
+        ahead = {
+            key: decided
+            for key in rules_of
+            if on_top_of and (decided := on_top_of.get(key)) is not None and not decided.unreadable
+        }
+        kept = {key: self.kept[key] for key in rules_of if key in self.kept and key not in ahead}
+        aggregates = [key for key in rules_of if key not in kept and key not in ahead]
         replies: list[Any] = []
         if aggregates or claims:
             try:
@@ -101,6 +120,8 @@ class AggregateLoader:
         for (partition, name), owner in zip(claims, replies[len(aggregates) :], strict=True):
             owners.setdefault(partition, {})[name] = owner.decode() if owner else None
         loaded: dict[Key, Loaded] = {}
+        for key, before in ahead.items():
+            loaded[key] = before.followed(rules_of[key], owners.setdefault(key[0], {}))
         for key, (state, version) in kept.items():
             loaded[key] = Loaded(state, version, owners.setdefault(key[0], {}), base=version)
         self.reused += len(kept)

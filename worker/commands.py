@@ -8,37 +8,50 @@ and run in memory; the commits go out as one script call per partition, each com
 or nothing; then the aggregates due a snapshot (`snapshot_every`) are snapshotted. Version
 conflicts and lost claim races reload and decide again; a handler that fails is retried with
 backoff (`worker.retries`), then dead-lettered.
+
+Batches read in turn are pipelined (`worker.pipelining`): a batch is loaded and decided while
+the one before it commits, on top of that one's decisions, and its commits are sent once that
+one is wholly settled. Reclaimed batches are settled one at a time.
 """
 
-import logging
+from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-import msgspec
-
-from domain.aggregate import Context
-from domain.errors import DomainError, TransientError
-from events.codec import encoder, event_name
-from events.envelope import AttemptError, Envelope, ErrorInfo, EventRecord, PublicEvent, Result
+from events.envelope import AttemptError
 from infra import keys, scripts
-from infra.command_log import now_ms
 from infra.errors import is_no_script
-from infra.event_store import (
-    Commit,
-    parse_outcome,
-    queue_commits,
-)
+from infra.event_store import Commit, CommitCall, commit_calls, outcome_kind, queue_calls
 from infra.metrics import command_meters
 from infra.partition_calls import per_item
 from infra.streams import Entry
 from worker import faults, triage
 from worker.aggregates import AggregateLoader, Key, Loaded
 from worker.consumer import Batch, StreamConsumer
+from worker.decisions import decide
 from worker.deps import Deps
+from worker.pipelining import Pipeline
 from worker.retries import Retrier, attempt_error
 from worker.triage import Work
 
-log = logging.getLogger("sluice.worker.commands")
+
+@dataclass
+class Attempt:
+    """A batch loaded and decided once: its commits ready to send, its handler failures."""
+
+    work: list[Work]
+    loaded: dict[Key, Loaded]
+    ready: list[tuple[Work, Commit]]
+    decide_s: list[float]  # per ready command, for the handler latency histogram
+    failed: list[tuple[Work, AttemptError]]
+    load_s: float
+    # Aggregates decided on top of a batch that did not settle them as decided: nothing decided
+    # on them is sent; their commands are decided again on a fresh load (`worker.pipelining`).
+    distrusted: set[Key] = field(default_factory=set)
+    calls: list[CommitCall] = field(default_factory=list)  # the ready commits, encoded
+
+    def distrust(self, unsettled: set[Key]) -> None:
+        self.distrusted |= unsettled & self.loaded.keys()
 
 
 class CommandConsumer(StreamConsumer):
@@ -48,6 +61,14 @@ class CommandConsumer(StreamConsumer):
         self.retrier = Retrier(deps.settings, deps.redis, deps.arq)
         self.faults = faults.parse(deps.settings.faults)
         self.aggregates = AggregateLoader(deps.redis, deps.settings)
+        self.pipeline: Pipeline[Attempt] = Pipeline(self._prepare, self._settle)
+
+    @property
+    def holding(self) -> bool:
+        return self.pipeline.holding
+
+    async def flush(self) -> None:
+        await self.pipeline.flush()
 
     async def handle(self, batch: Batch) -> None:
         await self.process(batch)
@@ -56,17 +77,34 @@ class CommandConsumer(StreamConsumer):
         await self.process(batch, reclaimed=True)
 
     async def process(self, entries: list[tuple[int, Entry]], *, reclaimed: bool = False) -> None:
-        try:
-            work = await self._triage(entries)
-        except Exception as error:
-            if not is_no_script(error):
-                raise
-            await scripts.load_all(self.redis)  # the server restarted and forgot them
-            work = await self._triage(entries)
+        """Entries read in turn go through the pipeline: decided now, committed while the next
+        batch is prepared (or by `flush`). Reclaimed ones, taken over from whoever held them
+        (also by arq's cron, beside the loop), are settled before this returns."""
+        if not reclaimed:
+            await self.pipeline.push(entries)
+            return
+        work = await self._triage(entries)
         failures: list[tuple[Work, AttemptError]] = []
-        if reclaimed:
-            work = await self._count_deliveries(work, failures)
-        for _ in range(self.settings.max_conflict_retries):
+        work = await self._count_deliveries(work, failures)
+        await self._conclude(work, failures, self.settings.max_conflict_retries)
+
+    async def _prepare(self, entries: Batch, on_top_of: Attempt | None) -> Attempt:
+        work = await self._triage(entries)
+        return await self._decide_all(work, on_top_of.loaded if on_top_of else None)
+
+    async def _settle(self, attempt: Attempt) -> set[Key]:
+        """Commits a prepared batch, then decides again what conflicted and settles what failed.
+        Returns the aggregates the first attempt did not settle as decided."""
+        conflicting, failed, unsettled = await self._commit_attempt(attempt)
+        await self._conclude(conflicting, failed, self.settings.max_conflict_retries - 1)
+        return unsettled
+
+    async def _conclude(
+        self, work: list[Work], failures: list[tuple[Work, AttemptError]], attempts: int
+    ) -> None:
+        """Up to `attempts` more attempts at `work`; then what still failed is retried later
+        or dead-lettered."""
+        for _ in range(attempts):
             if not work:
                 break
             work, failed = await self._attempt(work)
@@ -84,6 +122,8 @@ class CommandConsumer(StreamConsumer):
         self, work: list[Work], failures: list[tuple[Work, AttemptError]]
     ) -> list[Work]:
         """A command that keeps coming back (its workers die on it) stops after a limit."""
+        if not work:
+            return work
         async with self.redis.pipeline(transaction=False) as pipe:
             for item in work:
                 status = keys.command_status(item.partition, item.envelope.command_id)
@@ -102,6 +142,15 @@ class CommandConsumer(StreamConsumer):
 
     async def _triage(self, entries: list[tuple[int, Entry]]) -> list[Work]:
         """Decodes the batch; what cannot be settled is acknowledged or dead-lettered now."""
+        try:
+            return await self._triage_once(entries)
+        except Exception as error:
+            if not is_no_script(error):
+                raise
+            await scripts.load_all(self.redis)  # the server restarted and forgot them
+            return await self._triage_once(entries)
+
+    async def _triage_once(self, entries: list[tuple[int, Entry]]) -> list[Work]:
         work: list[Work] = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for partition, (entry_id, fields) in entries:
@@ -117,171 +166,111 @@ class CommandConsumer(StreamConsumer):
     ) -> tuple[list[Work], list[tuple[Work, AttemptError]]]:
         """Loads, decides and commits the batch once: the commands that conflicted, to decide
         again now, and those whose handler failed, to retry later."""
+        conflicting, failed, _ = await self._commit_attempt(await self._decide_all(work, None))
+        return conflicting, failed
+
+    async def _decide_all(self, work: list[Work], on_top_of: dict[Key, Loaded] | None) -> Attempt:
+        """Loads the batch's aggregates (those of `on_top_of` as it decided them), decides
+        every command and encodes the commits."""
         started = perf_counter()
-        loaded = await self._load(work)
+        loaded = await self._load(work, on_top_of)
         load_s = perf_counter() - started
-        ready: list[tuple[Work, Commit]] = []
-        decide_s: list[float] = []  # per ready command, for the handler latency histogram
-        failed: list[tuple[Work, AttemptError]] = []
+        attempt = Attempt(work, loaded, [], [], [], load_s)
         for item in work:
             before = perf_counter()
-            decided = self._decide(item, loaded)
+            decided = decide(item, loaded, self.faults)
             if isinstance(decided, Commit):
-                ready.append((item, decided))
-                decide_s.append(perf_counter() - before)
+                attempt.ready.append((item, decided))
+                attempt.decide_s.append(perf_counter() - before)
             else:
-                failed.append((item, decided))
-        commits = [commit for _, commit in ready]
+                attempt.failed.append((item, decided))
+        # Encoded now, while the batch before commits, rather than when this one's turn comes.
+        attempt.calls = self._calls([commit for _, commit in attempt.ready])
+        return attempt
+
+    async def _commit_attempt(
+        self, attempt: Attempt
+    ) -> tuple[list[Work], list[tuple[Work, AttemptError]], set[Key]]:
+        """Sends the attempt's commits: the commands to decide again, those whose handler
+        failed, and the aggregates not settled as decided."""
+        distrusted = attempt.distrusted
+        ready = [
+            (item, commit, own_s)
+            for (item, commit), own_s in zip(attempt.ready, attempt.decide_s, strict=True)
+            if (item.partition, item.envelope.aggregate_id) not in distrusted
+        ]
+        failed = [
+            (item, error)
+            for item, error in attempt.failed
+            if (item.partition, item.envelope.aggregate_id) not in distrusted
+        ]
+        calls = attempt.calls
+        if len(ready) < len(attempt.ready):  # some were distrusted: the calls go without them
+            calls = self._calls([commit for _, commit, _ in ready])
         before_commit = perf_counter()
         try:
-            replies = await self._commit(commits)
+            replies = await self._commit(calls, len(ready))
         except Exception as error:
             if not is_no_script(error):
                 raise
             await scripts.load_all(self.redis)
-            replies = await self._commit(commits)
-        round_trips_s = load_s + perf_counter() - before_commit
-        conflicting: list[Work] = []
+            replies = await self._commit(calls, len(ready))
+        round_trips_s = attempt.load_s + perf_counter() - before_commit
+        conflicted: set[int] = set()  # ids of the commands to decide again
         # Aggregates whose state in memory is not their state at its version: one of their
-        # decisions did not go in as decided (a conflict, a lost claim, a duplicate).
-        unsettled: set[Key] = set()
-        for (item, commit), reply, own_s in zip(ready, replies, decide_s, strict=True):
-            kind = parse_outcome(reply).kind
+        # decisions did not go in as decided (a conflict, a lost claim, a duplicate), or was
+        # not even sent.
+        unsettled = set(distrusted)
+        settled_count: dict[tuple[str, bool], int] = {}  # (command, succeeded): counted once
+        for (item, commit, own_s), reply in zip(ready, replies, strict=True):
+            kind = outcome_kind(reply)
             if kind == "ok":
-                meters = command_meters(item.envelope.command)
-                succeeded = commit.result.status == "succeeded"
-                (meters.succeeded if succeeded else meters.rejected).inc()
-                meters.handler_seconds.observe(round_trips_s + own_s)
+                env = item.envelope
+                outcome = (env.command, commit.result.status == "succeeded")
+                settled_count[outcome] = settled_count.get(outcome, 0) + 1
+                command_meters(env.command).handler_seconds.observe(round_trips_s + own_s)
                 continue
             unsettled.add((item.partition, item.envelope.aggregate_id))
             if kind in ("conflict", "claimed"):
-                conflicting.append(item)
-        rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in work}
+                conflicted.add(id(item))
+        for (command, succeeded), count in settled_count.items():
+            meters = command_meters(command)
+            (meters.succeeded if succeeded else meters.rejected).inc(count)
+        # In batch order: the commands of an aggregate are decided again in their order.
+        conflicting = [
+            item
+            for item in attempt.work
+            if id(item) in conflicted or (item.partition, item.envelope.aggregate_id) in distrusted
+        ]
+        loaded = attempt.loaded
+        rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in attempt.work}
         settled = set(loaded) - unsettled
         self.aggregates.remember(loaded, rules_of, settled)
         await self.aggregates.write_snapshots(loaded, rules_of, settled)
-        return conflicting, failed
+        return conflicting, failed, unsettled
 
-    async def _load(self, work: list[Work]) -> dict[Key, Loaded]:
+    async def _load(
+        self, work: list[Work], on_top_of: dict[Key, Loaded] | None = None
+    ) -> dict[Key, Loaded]:
         rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in work}
         claims = list(
             dict.fromkeys((w.partition, name) for w in work for name in w.rules.claims(w.command))
         )
-        return await self.aggregates.load(rules_of, claims)
+        return await self.aggregates.load(rules_of, claims, on_top_of)
 
-    def _decide(self, item: Work, loaded: dict[Key, Loaded]) -> Commit | AttemptError:
-        env = item.envelope
-        current = loaded[(item.partition, env.aggregate_id)]
-        if current.unreadable:  # retried: a deployment that can read it may come
-            return attempt_error(env, "unreadable_history", current.unreadable)
-        try:
-            faults.inject(self.faults, env)
-            now = now_ms()
-            context = Context(
-                actor=env.actor,
-                roles=frozenset(env.actor_roles),
-                owners=current.owners,
-                now=now,
-            )
-            events = item.rules.decide(current.current_state(item.rules), item.command, context)
-        except DomainError as error:
-            if log.isEnabledFor(logging.DEBUG):  # a business "no" is routine: debug at most
-                log.debug("command %s rejected: %s", env.command_id, error.code, extra=_ids(item))
-            # Checked against the version too: a rejection is only as good as the state it saw.
-            return Commit(
-                envelope=env,
-                entry_id=item.entry_id,
-                result=_result(
-                    env, "rejected", now, error=ErrorInfo(code=error.code, message=error.message)
-                ),
-                expected_version=current.version,
-                after_command=current.after,
-            )
-        except TransientError as error:
-            return attempt_error(env, "transient", error)
-        except Exception as error:  # a bug: logged, then retried and dead-lettered like the rest
-            log.exception("handler failed on command %s", env.command_id, extra=_ids(item))
-            return attempt_error(env, "handler_error", error)
-        claims = dict(item.rules.claims(item.command)) if events else {}
-        occurred = now
-        # Each event is encoded once: the same JSON goes into its record and into the result.
-        encoded = [msgspec.Raw(encoder.encode(event)) for event in events]
-        records = [
-            EventRecord(
-                event=event_name(event),
-                version=type(event).version,
-                data=data,
-                aggregate_id=env.aggregate_id,
-                aggregate_version=current.version + i + 1,
-                command_id=env.command_id,
-                correlation_id=env.correlation_id,
-                causation_id=env.command_id,
-                actor=env.actor,
-                occurred_at=occurred,
-            )
-            for i, (event, data) in enumerate(zip(events, encoded, strict=True))
-        ]
-        public = [
-            PublicEvent(event=event_name(e), data=data)
-            for e, data in zip(events, encoded, strict=True)
-            if not e.private
-        ]
-        commit = Commit(
-            envelope=env,
-            entry_id=item.entry_id,
-            result=_result(env, "succeeded", now, events=public),
-            expected_version=current.version,
-            after_command=current.after,
-            records=records,
-            claims=claims,
+    def _calls(self, commits: list[Commit]) -> list[CommitCall]:
+        return commit_calls(
+            commits,
+            group=keys.WORKERS_GROUP,
+            status_ttl=self.settings.result_ttl_seconds,
+            results_maxlen=self.settings.results_maxlen,
         )
-        current.advance(env.command_id, events, claims)  # seen by the batch's later commands
-        return commit
 
-    async def _commit(self, commits: list[Commit]) -> list[Any]:
-        """Each commit's reply, in order: one script call per partition, in one pipeline."""
-        if not commits:
+    async def _commit(self, calls: list[CommitCall], count: int) -> list[Any]:
+        """Each of the `count` commits' replies, in order: the calls in one pipeline."""
+        if not calls:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
-            layout = queue_commits(
-                pipe,
-                commits,
-                group=keys.WORKERS_GROUP,
-                status_ttl=self.settings.result_ttl_seconds,
-                results_maxlen=self.settings.results_maxlen,
-            )
+            layout = queue_calls(pipe, calls)
             replies: list[Any] = await pipe.execute()
-        return per_item(replies, layout, len(commits))
-
-
-def _result(
-    env: Envelope,
-    status: str,
-    completed_at: int,
-    *,
-    events: list[PublicEvent] | None = None,
-    error: ErrorInfo | None = None,
-) -> Result:
-    return Result(
-        command_id=env.command_id,
-        status=status,
-        events=events or [],
-        error=error,
-        actor=env.actor,
-        reply_to=env.reply_to,
-        aggregate_id=env.aggregate_id,
-        completed_at=completed_at,
-        attempts=env.attempts + 1,
-        errors=list(env.errors),
-        submitted_at=env.submitted_at,
-    )
-
-
-def _ids(item: Work) -> dict[str, Any]:
-    """A command's log context, built only when something is logged about it."""
-    env = item.envelope
-    return {
-        "command_id": env.command_id,
-        "correlation_id": env.correlation_id,
-        "partition": item.partition,
-    }
+        return per_item(replies, layout, count)

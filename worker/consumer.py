@@ -3,6 +3,8 @@
 import abc
 import asyncio
 import logging
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from infra import logs, scripts
@@ -18,11 +20,20 @@ ITERATION_TIMEOUT_SECONDS = 30.0
 Batch = list[tuple[int, Entry]]  # (partition, (entry id, fields))
 
 
+@dataclass(frozen=True)
+class Drained:
+    """What `StreamConsumer.drain` read: entries, in how many batches."""
+
+    entries: int
+    batches: int
+
+
 class StreamConsumer(abc.ABC):
     """Reads one stream per partition in a consumer group and hands each batch to `handle`.
 
     A subclass settles (acknowledges) what it handles; whatever it leaves pending is reclaimed
-    by some consumer of the group once it has been idle for `claim_idle_ms`.
+    by some consumer of the group once it has been idle for `claim_idle_ms`. A subclass may
+    hold a batch back, settling it while it prepares the next one (`holding`, `flush`).
     """
 
     def __init__(self, deps: Deps, streams: list[str], group: str) -> None:
@@ -39,6 +50,15 @@ class StreamConsumer(abc.ABC):
     async def handle_reclaimed(self, batch: Batch) -> None:
         """Entries taken over from another consumer; by default handled like any others."""
         await self.handle(batch)
+
+    @property
+    def holding(self) -> bool:
+        """Whether a batch handed over is not settled yet (see `flush`)."""
+        return False
+
+    async def flush(self) -> None:
+        """Settles whatever batch `handle` held back; by default there is none."""
+        return
 
     async def prepare(self) -> None:
         for stream in self.streams:
@@ -82,7 +102,7 @@ class StreamConsumer(abc.ABC):
                         await self.reclaim()
                     next_sweep = loop.time() + self.settings.claim_idle_ms / 2000
                 async with asyncio.timeout(self.iteration_timeout):
-                    await self._read_once(">")
+                    await self._read_next(block=True)
             except Exception as error:
                 if is_no_group(error):
                     log.warning("%s: consumer group missing; creating it again", self.group)
@@ -90,6 +110,11 @@ class StreamConsumer(abc.ABC):
                     continue
                 log.exception("%s: consumer iteration failed; retrying", self.group)
                 await asyncio.sleep(0.5)  # back off from a failing Redis
+        try:  # stopped: the batch held back is settled too (a cancellation leaves it pending)
+            async with asyncio.timeout(self.iteration_timeout):
+                await self.flush()
+        except Exception:
+            log.exception("%s: could not settle the batch in hand; left pending", self.group)
 
     @property
     def iteration_timeout(self) -> float:
@@ -102,21 +127,55 @@ class StreamConsumer(abc.ABC):
         return self.settings.read_block_ms / 1000 + ITERATION_TIMEOUT_SECONDS
 
     async def _settle_own_pending(self) -> None:
-        """Entries delivered to this consumer name before a restart come first, once each."""
+        """Entries delivered to this consumer name before a restart come first, once each:
+        all settled on return."""
         after = dict.fromkeys(self.streams, "0")
         while not self.stopping.is_set():
             async with asyncio.timeout(self.iteration_timeout):
                 batch = await self._read(after, block=False)
                 if not batch:
-                    return
+                    break
                 for partition, (entry_id, _) in batch:
                     after[self.streams[partition]] = entry_id
                 await self.handle(batch)
+        async with asyncio.timeout(self.iteration_timeout):
+            await self.flush()
+
+    async def drain(self) -> Drained:
+        """Reads and settles new entries until a read finds none, without blocking; the batches
+        go through `handle` as in `run`, one held back while the next is prepared."""
+        entries = batches = 0
+        while read := await self._read_next(block=False):
+            entries += read
+            batches += 1
+        return Drained(entries, batches)
+
+    async def _read_next(self, *, block: bool) -> int:
+        """One turn of the loop: new entries handed over, or, when there are none, the batch
+        held back settled. The read never blocks while a batch is held back: it would wait
+        for as long as the stream stays quiet."""
+        batch = await self._read(dict.fromkeys(self.streams, ">"), block=block and not self.holding)
+        if batch:
+            await self.handle(batch)
+            if self._drained(batch):
+                # Nothing was waiting behind it: settled now, not after one more read. Under
+                # light load each batch is answered a round trip sooner; full batches overlap.
+                await self.flush()
+        else:
+            await self.flush()
+        return len(batch)
+
+    def _drained(self, batch: Batch) -> bool:
+        """Whether the read left every stream empty (it took less than it could from each)."""
+        taken = Counter(partition for partition, _ in batch)
+        return max(taken.values()) < self.settings.read_count
 
     async def _read_once(self, start: str, *, block: bool = True) -> int:
+        """One batch read, handled and settled: nothing is held back on return."""
         batch = await self._read(dict.fromkeys(self.streams, start), block=block)
         if batch:
             await self.handle(batch)
+        await self.flush()
         return len(batch)
 
     async def _read(self, start: dict[Any, Any], *, block: bool) -> Batch:

@@ -28,6 +28,7 @@ from worker.consumer import StreamConsumer
 from worker.consumer_names import LEASE_SECONDS, ConsumerName, remove_stale
 from worker.delayed import submit_follow_up
 from worker.deps import Deps
+from worker.gc_settings import tune_for_batches
 from worker.projector import Projector
 from worker.reactor import Reactor
 from worker.retries import retry_command
@@ -65,6 +66,7 @@ async def startup(ctx: dict[str, Any]) -> None:
             asyncio.create_task(_renew_lease(name), name="lease"),
         ],
     )
+    tune_for_batches()
     log.info("worker %s consuming %d partitions", consumer, settings.partitions)
 
 

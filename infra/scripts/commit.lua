@@ -2,7 +2,10 @@
 -- aggregate's version and its unique claims, append its events to the partition log and the
 -- aggregate's history, record its result, mark it done and acknowledge it. Nothing of a
 -- command is written unless all of it is; a command that fails its checks leaves the others be.
--- One call per partition and batch: the client's cost is per call, not per command.
+-- One call per partition and batch: the client's cost is per call, not per command. The
+-- entries settled (and those found done already) are acknowledged together at the end: should
+-- the script stop half way, an entry settled but not acknowledged is delivered again and found
+-- done, never settled twice.
 --
 -- KEYS[1] partition event log   KEYS[2] partition result log   KEYS[3] partition command stream,
 --   then for each command: its status hash, its aggregate's history list, its claim keys.
@@ -15,6 +18,10 @@
 -- version} | {'claimed', claim index, owner}
 local group, ttl, maxlen = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local events_log, results_log, commands = KEYS[1], KEYS[2], KEYS[3]
+local acks = {}
+-- Histories of this call's commands found done already (settled by another worker, with events
+-- of its own deciding): a later decision of this call built on top of them cannot hold.
+local found_done = {}
 
 -- k: the index of the command's status key in KEYS; a: the index of its entry id in ARGV.
 local function settle(k, a)
@@ -26,7 +33,8 @@ local function settle(k, a)
 
   local current = redis.call('HGET', status_key, 'status')
   if current and current ~= 'accepted' then
-    redis.call('XACK', commands, group, entry_id)
+    acks[#acks + 1] = entry_id
+    found_done[history] = true
     return {'duplicate'}
   end
 
@@ -38,6 +46,9 @@ local function settle(k, a)
     -- A decision made on top of an earlier one of its batch holds only if that one's events are
     -- the history's last: another writer may have appended as many events in its place.
     if after ~= '' then
+      if found_done[history] then
+        return {'conflict', actual}
+      end
       local last = redis.call('LINDEX', history, -1)
       if not last or cjson.decode(last)['command_id'] ~= after then
         return {'conflict', actual}
@@ -53,8 +64,11 @@ local function settle(k, a)
   end
 
   local reply = {'ok'}
-  for i = first_event, first_event + n - 1 do
-    redis.call('RPUSH', history, ARGV[i])
+  local last_event = first_event + n - 1
+  for i = first_event, last_event, 1000 do  -- in slices: unpack() is bounded by Lua's stack
+    redis.call('RPUSH', history, unpack(ARGV, i, math.min(i + 999, last_event)))
+  end
+  for i = first_event, last_event do
     reply[#reply + 1] = redis.call('XADD', events_log, '*', 'e', ARGV[i])
   end
   for j = 0, m - 1 do
@@ -63,7 +77,7 @@ local function settle(k, a)
   redis.call('HSET', status_key, 'status', status, 'result', result)
   redis.call('EXPIRE', status_key, ttl)
   redis.call('XADD', results_log, 'MAXLEN', '~', maxlen, '*', 'r', result)
-  redis.call('XACK', commands, group, entry_id)
+  acks[#acks + 1] = entry_id
   return reply
 end
 
@@ -74,5 +88,8 @@ for c = 1, tonumber(ARGV[4]) do
   replies[c] = settle(k, a)
   k = k + 2 + m
   a = a + 7 + n + m
+end
+for i = 1, #acks, 1000 do
+  redis.call('XACK', commands, group, unpack(acks, i, math.min(i + 999, #acks)))
 end
 return replies

@@ -182,8 +182,10 @@ class InterferingConsumer(CommandConsumer):
         self.intruder = intruder
         self.loads = 0
 
-    async def _load(self, work: list[Work]) -> dict[tuple[int, str], Loaded]:
-        loaded = await super()._load(work)
+    async def _load(
+        self, work: list[Work], on_top_of: dict[tuple[int, str], Loaded] | None = None
+    ) -> dict[tuple[int, str], Loaded]:
+        loaded = await super()._load(work, on_top_of)
         self.loads += 1
         if self.loads == 1:
             record = self.intruder

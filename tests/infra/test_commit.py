@@ -14,9 +14,9 @@ import pytest
 from redis.asyncio import Redis
 
 from events.codec import encoder, envelope_decoder, record_decoder, result_decoder
-from events.commands import RegisterUser
+from events.commands import ChangeDisplayName, RegisterUser
 from events.envelope import Envelope, ErrorInfo, EventRecord, PublicEvent, Result
-from events.events import Event, UserPasswordSet, UserRegistered
+from events.events import DisplayNameChanged, Event, UserPasswordSet, UserRegistered
 from events.names import split_display_name
 from infra import keys, scripts
 from infra.command_log import envelope_for, submit
@@ -483,3 +483,46 @@ async def test_one_call_settles_a_partitions_batch_and_a_failed_check_stops_only
         last.envelope.command_id
     ] * 2
     assert await pending_ids(store, middle) == [middle.entry_id.encode()]
+
+
+async def test_a_decision_on_top_of_a_command_found_done_is_sent_back_to_be_decided_again(
+    store: Redis, settings: Settings
+) -> None:
+    # Another worker settled the registration first, with events of its own deciding. A rename
+    # decided in the same batch on top of this worker's registration must not go in on them,
+    # though the history ends with that command's events and has the length it expects.
+    first = await pending_registration(store, settings)
+    assert (await settle(store, settings, success(first)))[0] == b"ok"
+    rename = ChangeDisplayName(user_id=first.command.user_id, display_name="Ann")
+    env = envelope_for(settings=settings, command=rename, aggregate_id=first.envelope.aggregate_id)
+    assert await submit(store, settings, env)
+    rename_entry = await read_one(store, keys.commands(env.partition))
+    on_top = Commit(
+        envelope=env,
+        entry_id=rename_entry,
+        result=Result(command_id=env.command_id, status="succeeded", completed_at=3, attempts=1),
+        expected_version=2,
+        after_command=first.envelope.command_id,
+        records=records(
+            env, DisplayNameChanged(user_id=rename.user_id, display_name="Ann"), after=2
+        ),
+    )
+    redelivered = await deliver_again(store, first)
+
+    async with store.pipeline(transaction=False) as pipe:
+        layout = queue_commits(
+            pipe,
+            [success(first, redelivered), on_top],
+            group=keys.WORKERS_GROUP,
+            status_ttl=settings.result_ttl_seconds,
+            results_maxlen=settings.results_maxlen,
+        )
+        replies = await pipe.execute()
+
+    kinds = [parse_outcome(r).kind for r in per_item(replies, layout, 2)]
+    assert kinds == ["duplicate", "conflict"]
+    history = await store.lrange(keys.history(env.partition, env.aggregate_id), 0, -1)
+    assert len(history) == 2
+    assert await store.hget(keys.command_status(env.partition, env.command_id), "status") == (
+        b"accepted"
+    )

@@ -63,12 +63,12 @@ async def test_an_own_pending_entry_that_keeps_conflicting_does_not_hold_up_the_
     )
     attempts = 0
 
-    async def always_conflicting(work: list[object]) -> tuple[list[object], list[object]]:
+    async def always_conflicting(calls: list[object], count: int) -> list[object]:
         nonlocal attempts
         attempts += 1
-        return work, []
+        return [[b"conflict", 0]] * count
 
-    consumer._attempt = always_conflicting  # type: ignore[assignment,method-assign]
+    consumer._commit = always_conflicting  # type: ignore[assignment,method-assign]
     async with asyncio.timeout(5):
         await consumer._settle_own_pending()
     assert attempts == 1
