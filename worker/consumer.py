@@ -9,8 +9,10 @@ from typing import Any
 
 from infra import logs, scripts
 from infra.errors import is_no_group
+from infra.group_read import Along
 from infra.streams import Entry, autoclaim, ensure_group, flatten_read
 from worker.deps import Deps
+from worker.owed_acks import Acks, OwedAcks, acks_of, queue_acks
 
 log = logging.getLogger("sluice.worker")
 
@@ -43,6 +45,7 @@ class StreamConsumer(abc.ABC):
         self.streams = streams
         self.group = group
         self.stopping = asyncio.Event()
+        self.owed = OwedAcks()
 
     @abc.abstractmethod
     async def handle(self, batch: Batch) -> None: ...
@@ -60,6 +63,10 @@ class StreamConsumer(abc.ABC):
         """Settles whatever batch `handle` held back; by default there is none."""
         return
 
+    def along_read(self) -> Along | None:
+        """Commands to run right after each read, in its round trip; by default none."""
+        return None
+
     async def prepare(self) -> None:
         for stream in self.streams:
             await ensure_group(self.redis, stream, self.group)
@@ -70,12 +77,21 @@ class StreamConsumer(abc.ABC):
 
     async def acknowledge(self, batch: Batch) -> None:
         """Acknowledges every entry of the batch, one XACK per partition, in one round trip."""
-        acks: dict[int, list[str]] = {}
-        for partition, (entry_id, _) in batch:
-            acks.setdefault(partition, []).append(entry_id)
+        await self._send_acks(acks_of(batch))
+
+    def acknowledge_with_next_read(self, batch: Batch) -> None:
+        """Owes the batch's acknowledgements to the next read's round trip (`worker.owed_acks`);
+        whatever returns from a read of the loop has paid them (`settle_owed`)."""
+        self.owed.owe(acks_of(batch))
+
+    async def settle_owed(self) -> None:
+        """Sends the acknowledgements owed now, when no read comes next."""
+        if self.owed:
+            await self._send_acks(self.owed.take())
+
+    async def _send_acks(self, acks: Acks) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            for partition, ids in acks.items():
-                pipe.xack(self.streams[partition], self.group, *ids)
+            queue_acks(pipe, self.streams, self.group, acks)
             await pipe.execute()
 
     async def run(self) -> None:
@@ -113,6 +129,7 @@ class StreamConsumer(abc.ABC):
         try:  # stopped: the batch held back is settled too (a cancellation leaves it pending)
             async with asyncio.timeout(self.iteration_timeout):
                 await self.flush()
+                await self.settle_owed()
         except Exception:
             log.exception("%s: could not settle the batch in hand; left pending", self.group)
 
@@ -140,6 +157,7 @@ class StreamConsumer(abc.ABC):
                 await self.handle(batch)
         async with asyncio.timeout(self.iteration_timeout):
             await self.flush()
+            await self.settle_owed()
 
     async def drain(self) -> Drained:
         """Reads and settles new entries until a read finds none, without blocking; the batches
@@ -148,6 +166,7 @@ class StreamConsumer(abc.ABC):
         while read := await self._read_next(block=False):
             entries += read
             batches += 1
+        await self.settle_owed()
         return Drained(entries, batches)
 
     async def _read_next(self, *, block: bool) -> int:
@@ -176,21 +195,58 @@ class StreamConsumer(abc.ABC):
         if batch:
             await self.handle(batch)
         await self.flush()
+        await self.settle_owed()
         return len(batch)
 
     async def _read(self, start: dict[Any, Any], *, block: bool) -> Batch:
-        reply = await self.redis.xreadgroup(
-            self.group,
-            self.deps.consumer,
-            start,
-            count=self.settings.read_count,
-            block=self.settings.read_block_ms if block else None,
-        )
+        """One XREADGROUP; the acknowledgements owed go ahead of it, `along_read` after it."""
+        block_ms = self.settings.read_block_ms if block else None
+        along = self.along_read()
+        if not self.owed and along is None:
+            reply = await self.redis.xreadgroup(
+                self.group,
+                self.deps.consumer,
+                start,
+                count=self.settings.read_count,
+                block=block_ms,
+            )
+        else:
+            reply = await self._read_in_pipeline(start, block_ms, along)
         return [
             (self.streams.index(stream), entry)
             for stream, entries in flatten_read(reply)
             for entry in entries
         ]
+
+    async def _read_in_pipeline(
+        self, start: dict[Any, Any], block_ms: int | None, along: Along | None
+    ) -> Any:
+        owed = self.owed.take()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                acks = queue_acks(pipe, self.streams, self.group, owed)
+                pipe.xreadgroup(
+                    self.group,
+                    self.deps.consumer,
+                    start,
+                    count=self.settings.read_count,
+                    block=block_ms,
+                )
+                if along is not None:
+                    along.queue(pipe)
+                replies: list[Any] = await pipe.execute(raise_on_error=False)
+        except BaseException:
+            self.owed.owe(owed)  # maybe not sent: again with the next read (XACK is idempotent)
+            raise
+        failed = [reply for reply in replies[:acks] if isinstance(reply, Exception)]
+        if failed:  # their entries stay pending, and are delivered again
+            log.warning("%s: %d acknowledgements failed: %s", self.group, len(failed), failed[0])
+        reply = replies[acks]
+        if isinstance(reply, Exception):
+            raise reply
+        if along is not None:
+            along.take(replies[acks + 1 :])
+        return reply
 
     async def reclaim(self) -> int:
         """Takes over what dead consumers left pending longer than the idle time."""

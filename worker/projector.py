@@ -11,10 +11,12 @@ At start it compares each projection's code version with the one that built the 
 
 import asyncio
 import logging
+from typing import Any
 
 from events.codec import decode_event, record_decoder
 from infra import keys, projections, scripts
 from infra.errors import is_no_script
+from infra.group_read import Along
 from infra.streams import Entry
 from worker.consumer import Batch, StreamConsumer
 from worker.deps import Deps
@@ -30,6 +32,7 @@ class Projector(StreamConsumer):
     def __init__(self, deps: Deps) -> None:
         partitions = range(deps.settings.partitions)
         super().__init__(deps, [keys.events(p) for p in partitions], keys.PROJECTOR_GROUP)
+        self.fence = FenceSeen()
 
     async def prepare(self) -> None:
         await super().prepare()
@@ -60,11 +63,27 @@ class Projector(StreamConsumer):
         return stale
 
     async def handle(self, batch: Batch) -> None:
-        await self.apply(batch)
+        """A batch the loop read: the fence was looked at in the read's round trip, and the
+        acknowledgement goes with the next read's."""
+        await self._write_when_unfenced(batch, fence_seen_down=self.fence.seen_down())
+        self.acknowledge_with_next_read(batch)
+
+    async def handle_reclaimed(self, batch: Batch) -> None:
+        await self.apply(batch)  # taken over beside the loop (arq's cron): no read of its own
+
+    def along_read(self) -> Along:
+        return self.fence
 
     async def apply(self, batch: list[tuple[int, Entry]]) -> None:
         """Writes the batch's read models, then acknowledges it: never the other way round."""
-        await self._hold_while_fenced()
+        await self._write_when_unfenced(batch, fence_seen_down=False)
+        await self.acknowledge(batch)
+
+    async def _write_when_unfenced(
+        self, batch: list[tuple[int, Entry]], *, fence_seen_down: bool
+    ) -> None:
+        if not fence_seen_down:
+            await self._hold_while_fenced()
         try:
             await self._write(batch)
         except Exception as error:
@@ -72,7 +91,6 @@ class Projector(StreamConsumer):
                 raise  # left pending, reclaimed after the idle time
             await scripts.load_all(self.redis)  # the server restarted and forgot them
             await self._write(batch)
-        await self.acknowledge(batch)
 
     async def _hold_while_fenced(self) -> None:
         """A rebuild switching its copy in asks for a moment without live writes, so that the
@@ -97,3 +115,24 @@ class Projector(StreamConsumer):
                     continue
                 project(pipe, record, event)
             await pipe.execute()
+
+
+class FenceSeen:
+    """Whether the rebuild fence was down, looked at right after each read, in the read's round
+    trip: as fresh as a look of its own would be when the batch arrives, and one round trip
+    fewer per batch. The switch does not rely on it: it WATCHes every key it touches."""
+
+    def __init__(self) -> None:
+        self._down = False
+
+    def queue(self, pipe: Any) -> None:
+        self._down = False
+        pipe.exists(keys.projection_fence())
+
+    def take(self, replies: list[Any]) -> None:
+        self._down = replies[0] == 0
+
+    def seen_down(self) -> bool:
+        """Whether the last read saw the fence down; once: a later batch looks again."""
+        down, self._down = self._down, False
+        return down

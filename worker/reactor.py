@@ -58,7 +58,11 @@ class Reactor(StreamConsumer):
                 now.append(envelope)
         await self._submit(now)
         await delayed.schedule(self.arq, later)
-        await self.acknowledge(batch)
+        self.acknowledge_with_next_read(batch)  # after the follow-ups, never before
+
+    async def handle_reclaimed(self, batch: Batch) -> None:
+        await self.handle(batch)
+        await self.settle_owed()  # taken over beside the loop (arq's cron): no read of its own
 
     def _follow_ups(self, batch: Batch) -> list[tuple[EventRecord, FollowUp]]:
         found: list[tuple[EventRecord, FollowUp]] = []

@@ -1,0 +1,73 @@
+"""Projector and reactor batches are acknowledged in the next read's round trip, and the
+projector looks at the rebuild fence in that round trip too; on a real redis-server."""
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from infra import keys
+from infra.read_models import get_user
+from infra.settings import Settings
+from tests.infra.test_projector import USER, append, registered, unacknowledged
+from worker.deps import Deps
+from worker.projector import Projector
+
+
+async def projector_of(redis: Redis, settings: Settings) -> Projector:
+    projector = Projector(Deps(settings=settings, redis=redis, consumer="p1"))
+    await projector.prepare()
+    return projector
+
+
+async def commands_run(redis: Redis, command: str) -> int:
+    stats = await redis.info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+async def test_a_batch_is_acknowledged_with_the_next_read_not_on_its_own(
+    redis: Redis, settings: Settings
+) -> None:
+    projector = await projector_of(redis, settings)
+    await append(redis, registered(), 1)
+
+    assert await projector._read_next(block=False) == 1
+    assert await get_user(redis, USER) is not None  # applied...
+    assert await unacknowledged(redis) == 1  # ...and acknowledged only with the next read
+
+    await redis.config_resetstat()
+    assert await projector._read_next(block=False) == 0
+    assert await unacknowledged(redis) == 0
+    assert await commands_run(redis, "xack") == 1
+    assert await commands_run(redis, "xreadgroup") == 1
+    assert await commands_run(redis, "exists") == 1  # the fence, in the same round trip
+
+
+async def test_what_is_owed_when_the_loop_stops_is_acknowledged_then(
+    redis: Redis, settings: Settings
+) -> None:
+    projector = await projector_of(redis, settings)
+    await append(redis, registered(), 1)
+    assert await projector._read_next(block=False) == 1
+    assert await unacknowledged(redis) == 1
+    projector.stop()  # no read comes next
+
+    await asyncio.wait_for(projector.run(), 10)
+
+    assert await unacknowledged(redis) == 0
+
+
+async def test_a_fenced_projector_writes_nothing_until_the_fence_is_down(
+    redis: Redis, settings: Settings
+) -> None:
+    projector = await projector_of(redis, settings)
+    await redis.set(keys.projection_fence(), "a rebuild switching", px=30_000)
+    await append(redis, registered(), 1)
+
+    reading = asyncio.create_task(projector._read_next(block=False))
+    done, _ = await asyncio.wait({reading}, timeout=0.3)  # bounded: it must still be waiting
+    assert not done
+    assert await get_user(redis, USER) is None
+
+    await redis.delete(keys.projection_fence())
+    assert await asyncio.wait_for(reading, 5) == 1
+    assert await get_user(redis, USER) is not None
