@@ -46,6 +46,10 @@ class Reader:
     def __init__(self, settings: Settings, hub: Hub) -> None:
         self._hub = hub
         self._count = settings.read_count
+        # Entries routed between two chances for the writers to drain: at most this many frames
+        # join a queue in between, so only a client that reads nothing fills its queue. Waking
+        # every writer for every entry cost more than the frames' own writes.
+        self._drain_every = max(1, settings.ws_send_queue // 8)
         self._block_ms = settings.read_block_ms
         self._redis: Redis = connect(settings, socket_timeout=settings.read_block_ms / 1000 + 5)
         self._streams: dict[str, tuple[Kind, int]] = {keys.revocations(): (Kind.REVOCATIONS, 0)}
@@ -113,14 +117,17 @@ class Reader:
             streams: dict[Any, Any] = dict(self._last_ids)  # redis-py's key type is invariant
             reply = await self._redis.xread(streams, count=self._count, block=self._block_ms)
         batch = sorted(flatten_read(reply), key=lambda item: self._streams[item[0]][0].value)
+        routed = 0
         for stream, entries in batch:
             kind, partition = self._streams[stream]
             for entry_id, fields in entries:
                 self._last_ids[stream] = entry_id
                 self._route(kind, partition, entry_id, fields or {})
-                # Let the writers drain between entries, so a burst is not mistaken for a
-                # slow client filling its queue.
-                await asyncio.sleep(0)
+                routed += 1
+                if routed % self._drain_every == 0:
+                    # Let the writers drain, so a burst is not mistaken for a slow client
+                    # filling its queue: each woken writer sends all it holds in one go.
+                    await asyncio.sleep(0)
 
     def _route(self, kind: Kind, partition: int, entry_id: str, fields: Fields) -> None:
         if kind is Kind.REVOCATIONS:

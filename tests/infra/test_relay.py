@@ -646,6 +646,24 @@ async def test_a_client_too_slow_to_read_is_disconnected(harness: Harness) -> No
     assert received < total
 
 
+async def test_a_burst_longer_than_the_send_queue_reaches_a_client_that_reads(
+    harness: Harness,
+) -> None:
+    await harness.start(ws_send_queue=16)
+    client = await harness.connect()
+    total = 200  # read at once, routed together: far more than one queue holds
+    async with harness.redis.pipeline(transaction=False) as pipe:
+        for n in range(total):
+            outcome = Result(command_id=f"c{n}", status="succeeded", reply_to=client.reply_to)
+            pipe.xadd(keys.results(0), {"r": encoder.encode(outcome)})
+        await pipe.execute()
+
+    got = [(await client.recv(within=TIMEOUT))["command_id"] for _ in range(total)]
+
+    assert got == [f"c{n}" for n in range(total)]
+    assert await client.ask({"type": "ping"}) == {"type": "pong"}
+
+
 async def test_connections_over_the_per_ip_limit_are_refused(harness: Harness) -> None:
     await harness.start(ws_max_per_ip=2)
     await harness.connect()
