@@ -20,6 +20,7 @@ from api.relay_hub import Hub
 from api.relay_reader import Reader
 from infra import logs
 from infra.errors import translated
+from infra.gc_settings import tune_after_startup
 from infra.group_read import GroupReader
 from infra.redis import connect
 from infra.settings import Settings, get_settings
@@ -50,6 +51,7 @@ class Relay:
         self._lookups = GroupReader(self._redis)
         reader = Reader(self.settings, self.hub)
         await reader.start()
+        tune_after_startup()
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from infra import logs, scripts
 from infra.bootstrap import ensure_first_admin
+from infra.gc_settings import tune_after_startup
 from infra.group_commit import GroupCommitter
 from infra.group_read import GroupReader
 from infra.passwords import Passwords
@@ -58,6 +59,7 @@ def lifespan_for(
             await ensure_first_admin(redis, settings, state.passwords)
         except Exception as error:  # Redis may come up later; requests answer 503 until then
             log.warning("start-up tasks skipped: %s", error)
+        tune_after_startup()
         try:
             yield
         finally:

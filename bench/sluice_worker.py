@@ -15,11 +15,11 @@ import sys
 import time
 
 from bench.common import Timing, report
+from infra.gc_settings import tune_after_startup
 from infra.redis import connect
 from infra.settings import Settings
 from worker.commands import CommandConsumer
 from worker.deps import Deps
-from worker.gc_settings import tune_for_batches
 
 
 async def drain(url: str, partitions: int, deadline: float, name: str) -> Timing:
@@ -28,7 +28,7 @@ async def drain(url: str, partitions: int, deadline: float, name: str) -> Timing
     try:
         consumer = CommandConsumer(Deps(settings=settings, redis=redis, consumer=name))
         await consumer.prepare()
-        tune_for_batches()  # as `worker.main` does once started
+        tune_after_startup()  # as `worker.main` does once started
         wall_started = time.time()
         cpu_started = time.process_time()
         started = time.perf_counter()

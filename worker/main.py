@@ -17,6 +17,7 @@ from redis.backoff import ExponentialBackoff
 
 from infra import keys, logs
 from infra.errors import TRANSIENT
+from infra.gc_settings import tune_after_startup
 from infra.metrics import LAG
 from infra.redis import connect
 from infra.settings import get_settings
@@ -28,7 +29,6 @@ from worker.consumer import StreamConsumer
 from worker.consumer_names import LEASE_SECONDS, ConsumerName, remove_stale
 from worker.delayed import submit_follow_up
 from worker.deps import Deps
-from worker.gc_settings import tune_for_batches
 from worker.projector import Projector
 from worker.reactor import Reactor
 from worker.retries import retry_command
@@ -66,7 +66,7 @@ async def startup(ctx: dict[str, Any]) -> None:
             asyncio.create_task(_renew_lease(name), name="lease"),
         ],
     )
-    tune_for_batches()
+    tune_after_startup()
     log.info("worker %s consuming %d partitions", consumer, settings.partitions)
 
 
