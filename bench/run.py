@@ -37,6 +37,7 @@ from bench import bare_gateway
 from bench.common import (
     CHILD_TIMEOUT_SECONDS,
     CONSUMER_GROUP,
+    REDIS_OPTIONS,
     Timing,
     parse_report,
     payload,
@@ -673,7 +674,9 @@ def main() -> None:
     n = args.n or (5_000 if args.quick else 20_000)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="sluice-bench-") as data:
-        server = EmbeddedRedis(Path(data), free_port(), appendfsync=APPENDFSYNC).start()
+        server = EmbeddedRedis(
+            Path(data), free_port(), appendfsync=APPENDFSYNC, options=REDIS_OPTIONS
+        ).start()
         try:
             measured = asyncio.run(measure(n, args.reps, server.port, args.only, args.quick))
         finally:
@@ -686,7 +689,12 @@ def main() -> None:
         "payload_bytes": 200,
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
-        "redis": {"appendonly": "yes", "appendfsync": APPENDFSYNC, "bind": "127.0.0.1"},
+        "redis": {
+            "appendonly": "yes",
+            "appendfsync": APPENDFSYNC,
+            "bind": "127.0.0.1",
+            "auto-aof-rewrite-percentage": "0",
+        },
         **measured,
         "not_measured_yet": NOT_MEASURED,
         "duration_seconds": round(time.time() - started, 1),

@@ -26,6 +26,7 @@ from typing import Any
 
 from redis import Redis
 
+from bench.common import REDIS_OPTIONS
 from infra import keys
 from infra.embedded_redis import EmbeddedRedis, free_port
 from infra.identity import normalise_email
@@ -219,7 +220,9 @@ def running(appendfsync: str) -> Iterator[Stack]:
     """A fresh redis-server (its own data directory, appendonly) and, on exit, every process
     started on it stopped, Redis last."""
     with tempfile.TemporaryDirectory(prefix="sluice-bench-stack-") as root:
-        redis = EmbeddedRedis(Path(root) / "redis", free_port(), appendfsync=appendfsync).start()
+        redis = EmbeddedRedis(
+            Path(root) / "redis", free_port(), appendfsync=appendfsync, options=REDIS_OPTIONS
+        ).start()
         stack = Stack(Path(root), redis)
         try:
             yield stack

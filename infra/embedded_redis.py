@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -45,6 +46,7 @@ class EmbeddedRedis:
         appendonly: bool = True,
         appendfsync: str = "always",
         executable: str | None = None,
+        options: Sequence[str] = (),
     ) -> None:
         self.data_dir = data_dir
         self.port = port
@@ -60,6 +62,7 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--protected-mode", "yes",
             "--loglevel", "notice",
+            *options,  # any further configuration, as command-line pairs
         ]  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
         self._ready = threading.Event()
