@@ -48,7 +48,7 @@ test: lint
 chaos: install
 	$(BIN)/python -m tests.chaos.run
 
-# Sluice beside the raw Redis ceilings, its peers and bare servers (about 7 minutes on 2 cores;
+# Sluice beside the raw Redis ceilings, its peers and bare servers (about 5½ minutes on 2 cores;
 # QUICK=1: a short run). Writes bench/results.json; see README, Performance.
 bench: install
 	$(UV) sync --frozen --group bench --inexact --quiet
