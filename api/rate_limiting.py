@@ -1,13 +1,28 @@
 """The public rate limit per client IP, as ASGI middleware in front of every route but health."""
 
+from typing import Any
+
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.auth import SESSION_LOOKUP, token_of
 from api.http import ApiError
 from infra import rate_limit
 from infra.errors import Unavailable
+from infra.principals import SessionLookup
 from infra.settings import Settings
 
 EXEMPT = frozenset({"/health", "/ready"})
+
+
+def _session_lookup(scope: Scope) -> SessionLookup | None:
+    """The lookup of the request's Bearer token, if it carries a well-formed one (a malformed
+    one is the route's to refuse)."""
+    try:
+        token = token_of(Headers(scope=scope).get("authorization"))
+    except ApiError:
+        return None
+    return SessionLookup(token) if token is not None else None
 
 
 class RateLimitMiddleware:
@@ -21,13 +36,25 @@ class RateLimitMiddleware:
             return
         client = scope.get("client")
         ip = client[0] if client else "unknown"
+        counted = rate_limit.Hit(f"ip:{ip}", self.limit, 60)
+        # The caller's session rides in the same read: the route finds it read already.
+        lookup = _session_lookup(scope)
+
+        def queue(pipe: Any) -> None:
+            counted.queue(pipe)
+            if lookup is not None:
+                lookup.queue(pipe)
+
         try:
-            state = scope["app"].state.sluice
-            retry_after = await rate_limit.hit(
-                state.redis, f"ip:{ip}", self.limit, 60, state.reader
-            )
+            replies = await scope["app"].state.sluice.reader.read(queue)
         except Unavailable:
             retry_after = None  # the route itself answers 503 if it needs Redis
+        else:
+            counted.take(replies[: counted.size])
+            retry_after = counted.retry_after
+            if lookup is not None:
+                lookup.take(replies[counted.size :])
+                scope.setdefault("state", {})[SESSION_LOOKUP] = lookup
         if retry_after is None:
             await self.app(scope, receive, send)
             return

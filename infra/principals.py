@@ -26,6 +26,39 @@ def user_hint(token: str) -> str | None:
     return user_id if separator and user_id else None
 
 
+class SessionLookup:
+    """A token's session and its hinted user's view, read beside other commands (an `Along`):
+    the rate limit's count, say, so that a request's first read already holds its caller."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.hint = user_hint(token)
+        self.size = 1 if self.hint is None else 2  # commands queued
+        self.replies: list[Any] | None = None
+
+    def queue(self, pipe: Any) -> None:
+        pipe.get(keys.session(token_hash(self.token)))
+        if self.hint is not None:
+            pipe.hgetall(keys.user(self.hint))
+
+    def take(self, replies: list[Any]) -> None:
+        self.replies = replies
+
+    async def principal(self, redis: "Redis") -> tuple[Session, tuple[str, ...]] | None:
+        """What the replies read say; a token whose hint is not its session's user costs the
+        user's view a read of its own."""
+        assert self.replies is not None, "read the lookup first"
+        if self.replies[0] is None:
+            return None
+        session = decode_session(self.replies[0])
+        if session.expires_at <= time.time():
+            return None
+        if self.hint == session.user_id:
+            return session, roles_in(self.replies[1])
+        async with translated():
+            return session, roles_in(await redis.hgetall(keys.user(session.user_id)))
+
+
 async def find_principal(
     redis: "Redis", token: str, reader: GroupReader | None = None, along: Along | None = None
 ) -> tuple[Session, tuple[str, ...]] | None:
@@ -33,13 +66,10 @@ async def find_principal(
     projected); None when the token is unknown or its session expired. With a `reader`, the
     lookup shares a pipeline with those of concurrent callers; `along`'s commands go in the
     same read, whatever the lookup finds."""
-    hint = user_hint(token)
-    own = 1 if hint is None else 2
+    lookup = SessionLookup(token)
 
     def queue(pipe: Any) -> None:
-        pipe.get(keys.session(token_hash(token)))
-        if hint is not None:
-            pipe.hgetall(keys.user(hint))
+        lookup.queue(pipe)
         if along is not None:
             along.queue(pipe)
 
@@ -50,14 +80,7 @@ async def find_principal(
             async with redis.pipeline(transaction=False) as pipe:
                 queue(pipe)
                 replies = await pipe.execute()
+    lookup.take(replies[: lookup.size])
     if along is not None:
-        along.take(replies[own:])
-    if replies[0] is None:
-        return None
-    session = decode_session(replies[0])
-    if session.expires_at <= time.time():
-        return None
-    if hint == session.user_id:
-        return session, roles_in(replies[1])
-    async with translated():
-        return session, roles_in(await redis.hgetall(keys.user(session.user_id)))
+        along.take(replies[lookup.size :])
+    return await lookup.principal(redis)

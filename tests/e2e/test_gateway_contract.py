@@ -320,6 +320,48 @@ async def test_over_the_rate_limit_a_client_is_told_when_to_retry(
     assert health.status_code == 200
 
 
+async def test_under_the_rate_limit_a_signed_in_caller_is_known_from_the_same_read(
+    web: httpx.AsyncClient, stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The limit's count and the caller's session are read together: the answers must be those
+    # of the session, whether it is valid, unknown or malformed, and the limit still holds.
+    email = unique_email()
+    await registered_and_settled(web, stack, email)
+    session = await login(web, email, "a long enough password")
+    port = free_port()
+    env = {**stack.env, "PORT": str(port), "RATE_LIMIT_PER_MINUTE": "5"}
+    process = start_http(
+        "web-limited-auth", "api.public:create_app", port, env, tmp_path_factory.mktemp("rla")
+    )
+    signed_in = {"authorization": f"Bearer {session['token']}"}
+    # From an address of its own: the count is per client IP, and other tests count theirs.
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", transport=transport
+        ) as client:
+            me = await client.get("/users/me", headers=signed_in)
+            renamed = await client.post(
+                "/command",
+                json={"command": "ChangeDisplayName", "payload": {"display_name": "Limited"}},
+                headers=signed_in,
+            )
+            unknown = await client.get(
+                "/users/me", headers={"authorization": f"Bearer {session['user_id']}.nope"}
+            )
+            malformed = await client.get("/users/me", headers={"authorization": "Bearer"})
+            # Over the limit within a window (two at most, should a minute turn meanwhile).
+            later = [(await client.get("/users/me", headers=signed_in)).status_code]
+            while later[-1] != 429 and len(later) < 11:
+                later.append((await client.get("/users/me", headers=signed_in)).status_code)
+    finally:
+        assert process.stop()
+    assert me.status_code == 200 and me.json()["user"]["user_id"] == session["user_id"]
+    assert renamed.status_code == 202
+    assert unknown.status_code == 401 and malformed.status_code == 401
+    assert later[-1] == 429 and set(later[:-1]) <= {200}
+
+
 async def test_with_redis_unreachable_a_command_is_unavailable_not_an_error(
     stack: Stack, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -9,7 +9,8 @@ from redis.asyncio import Redis
 
 from infra import keys
 from infra.group_read import GroupReader
-from infra.principals import find_principal, user_hint
+from infra.principals import SessionLookup, find_principal, user_hint
+from infra.rate_limit import Hit
 from infra.read_models import UserView, queue_user
 from infra.scripts import load_all
 from infra.sessions import Session, open_session
@@ -121,3 +122,24 @@ async def test_commands_along_an_unknown_token_are_still_answered(redis: Redis) 
 
     assert await find_principal(redis, f"u-x.{new_token()}", None, along) is None
     assert along.replies == [0, None]
+
+
+async def test_a_session_lookup_rides_in_the_rate_limits_read(redis: Redis) -> None:
+    await a_user(redis, "u-limited", "customer")
+    token, _ = await open_session(redis, "u-limited", 60)
+    reader = GroupReader(redis)
+    counted, lookup = Hit("ip:127.0.0.9", 1, 60), SessionLookup(token)
+
+    def queue(pipe: Any) -> None:
+        counted.queue(pipe)
+        lookup.queue(pipe)
+
+    replies = await reader.read(queue)
+    counted.take(replies[: counted.size])
+    lookup.take(replies[counted.size :])
+
+    found = await lookup.principal(redis)
+    assert found is not None and found[0].user_id == "u-limited"
+    assert found[1] == ("customer",)
+    assert counted.retry_after is None  # the first hit of the window
+    assert reader.flushes == 1
