@@ -25,10 +25,9 @@ from infra.event_store import load_history
 from infra.identity import registration
 from infra.settings import Settings
 from infra.streams import Entry
-from worker.aggregates import Loaded
+from tests.infra.interference_support import InterferingConsumer, intruding
 from worker.commands import CommandConsumer
 from worker.deps import Deps
-from worker.triage import Work
 
 HASH = "$argon2id$v=19$fake-hash-never-shown"
 
@@ -174,28 +173,6 @@ async def test_concurrent_registrations_of_one_email_leave_exactly_one_user(
     assert await pending_count(redis, settings) == 0
 
 
-class InterferingConsumer(CommandConsumer):
-    """Another writer appends to the aggregate after the first load, before the commit."""
-
-    def __init__(self, deps: Deps, intruder: EventRecord) -> None:
-        super().__init__(deps)
-        self.intruder = intruder
-        self.loads = 0
-
-    async def _load(
-        self, work: list[Work], on_top_of: dict[tuple[int, str], Loaded] | None = None
-    ) -> dict[tuple[int, str], Loaded]:
-        loaded = await super()._load(work, on_top_of)
-        self.loads += 1
-        if self.loads == 1:
-            record = self.intruder
-            partition = keys.partition_of(record.aggregate_id, self.settings.partitions)
-            await self.redis.rpush(
-                keys.history(partition, record.aggregate_id), encoder.encode(record)
-            )
-        return loaded
-
-
 async def test_a_version_conflict_is_decided_again_on_the_new_history_without_duplicates(
     redis: Redis, settings: Settings, consumer: CommandConsumer
 ) -> None:
@@ -207,17 +184,8 @@ async def test_a_version_conflict_is_decided_again_on_the_new_history_without_du
         aggregate_id=registered.aggregate_id,
     )
     assert await submit(redis, settings, login)
-    intruder = EventRecord(
-        event="UserLoggedIn",
-        version=1,
-        data=msgspec.Raw(encoder.encode(UserLoggedIn(user_id=command.user_id, session_id="s-x"))),
-        aggregate_id=registered.aggregate_id,
-        aggregate_version=3,
-        command_id="someone-elses-command",
-        correlation_id="someone-elses-command",
-        causation_id=None,
-        actor=None,
-        occurred_at=1,
+    intruder = intruding(
+        UserLoggedIn(user_id=command.user_id, session_id="s-x"), registered.aggregate_id, 3
     )
     interfering = InterferingConsumer(Deps(settings=settings, redis=redis, consumer="c1"), intruder)
 
@@ -259,17 +227,8 @@ async def test_a_decision_built_on_an_earlier_one_of_its_batch_falls_with_it(
     ]
     for login in logins:
         assert await submit(redis, settings, login)
-    intruder = EventRecord(
-        event="UserLoggedIn",
-        version=1,
-        data=msgspec.Raw(encoder.encode(UserLoggedIn(user_id=command.user_id, session_id="s-x"))),
-        aggregate_id=registered.aggregate_id,
-        aggregate_version=3,
-        command_id="someone-elses-command",
-        correlation_id="someone-elses-command",
-        causation_id=None,
-        actor=None,
-        occurred_at=1,
+    intruder = intruding(
+        UserLoggedIn(user_id=command.user_id, session_id="s-x"), registered.aggregate_id, 3
     )
     interfering = InterferingConsumer(Deps(settings=settings, redis=redis, consumer="c1"), intruder)
 

@@ -9,10 +9,9 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-import msgspec
 from redis.asyncio import Redis
 
-from events.codec import encoder, result_decoder
+from events.codec import result_decoder
 from events.commands import RecordLogin
 from events.envelope import Envelope, EventRecord
 from events.events import UserLoggedIn
@@ -21,6 +20,7 @@ from infra.command_log import envelope_for, find_status, submit
 from infra.event_store import CommitCall, load_history
 from infra.identity import registration
 from infra.settings import Settings
+from tests.infra.interference_support import intrude, intruding
 from worker.aggregates import Key, Loaded
 from worker.commands import Attempt, CommandConsumer
 from worker.consumer import Batch
@@ -156,27 +156,13 @@ class Intruded(Watched):
         loaded = await super()._load(work, on_top_of)
         if self.intruder is not None:
             record, self.intruder = self.intruder, None
-            partition = keys.partition_of(record.aggregate_id, self.settings.partitions)
-            await self.redis.rpush(
-                keys.history(partition, record.aggregate_id), encoder.encode(record)
-            )
+            await intrude(self, record)
         return loaded
 
 
 def intruder(user: Envelope) -> EventRecord:
     login = UserLoggedIn(user_id=user.aggregate_id.removeprefix("user:"), session_id="x")
-    return EventRecord(
-        event="UserLoggedIn",
-        version=1,
-        data=msgspec.Raw(encoder.encode(login)),
-        aggregate_id=user.aggregate_id,
-        aggregate_version=3,
-        command_id="someone-elses-command",
-        correlation_id="someone-elses-command",
-        causation_id=None,
-        actor=None,
-        occurred_at=1,
-    )
+    return intruding(login, user.aggregate_id, 3)
 
 
 async def test_a_decision_on_a_state_the_batch_before_did_not_settle_is_made_again_not_sent(

@@ -10,27 +10,25 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-import msgspec
 import pytest
 from click.testing import CliRunner
 from redis.asyncio import Redis
 
 from domain import cart
 from domain.aggregate import replay
-from events.codec import decode_event, encoder, record_decoder
+from events.codec import decode_event, record_decoder
 from events.commands import AddToCart, ClearCart, Command, RemoveFromCart
-from events.envelope import EventRecord, PublicEvent
+from events.envelope import PublicEvent
 from events.events import CartItemAdded
 from infra import keys, snapshots
 from infra.command_log import envelope_for, find_status, submit
 from infra.event_store import load_history
 from infra.scripts import LOAD_AGGREGATE
 from infra.settings import Settings
-from worker.aggregates import Loaded
+from tests.infra.interference_support import InterferingConsumer, intruding
 from worker.cli import cli
 from worker.commands import CommandConsumer
 from worker.deps import Deps
-from worker.triage import Work
 
 CAROL = "user-carol"
 CART = f"cart:{CAROL}"
@@ -327,25 +325,6 @@ async def test_snapshot_purge_deletes_every_snapshot_and_nothing_else(
     assert await redis.get(keys.claim(0, "snap:lookalike")) == b"owner"
 
 
-class InterferingConsumer(CommandConsumer):
-    """Another writer appends to the aggregate after the first load, before the commit."""
-
-    def __init__(self, deps: Deps, intruder: EventRecord) -> None:
-        super().__init__(deps)
-        self.intruder = intruder
-        self.loads = 0
-
-    async def _load(
-        self, work: list[Work], on_top_of: dict[tuple[int, str], Loaded] | None = None
-    ) -> dict[tuple[int, str], Loaded]:
-        loaded = await super()._load(work, on_top_of)
-        self.loads += 1
-        if self.loads == 1:
-            partition = keys.partition_of_aggregate(CART, self.settings.partitions)
-            await self.redis.rpush(keys.history(partition, CART), encoder.encode(self.intruder))
-        return loaded
-
-
 async def test_an_attempt_whose_commit_conflicted_writes_no_snapshot_of_what_it_decided(
     redis: Redis, settings: Settings
 ) -> None:
@@ -354,19 +333,8 @@ async def test_an_attempt_whose_commit_conflicted_writes_no_snapshot_of_what_it_
     first = AddToCart(user_id=CAROL, product_id="prod-tin", sku="BEANS-S", quantity=1)
     await run_commands(redis, settings, [first])  # version 1, no snapshot yet
     second = AddToCart(user_id=CAROL, product_id="prod-tin", sku="RICE-1", quantity=1)
-    intruding = CartItemAdded(user_id=CAROL, product_id="prod-bag", sku="OATS-2", quantity=9)
-    intruder = EventRecord(
-        event="CartItemAdded",
-        version=1,
-        data=msgspec.Raw(encoder.encode(intruding)),
-        aggregate_id=CART,
-        aggregate_version=2,
-        command_id="someone-elses-command",
-        correlation_id="someone-elses-command",
-        causation_id=None,
-        actor=None,
-        occurred_at=1,
-    )
+    added_elsewhere = CartItemAdded(user_id=CAROL, product_id="prod-bag", sku="OATS-2", quantity=9)
+    intruder = intruding(added_elsewhere, CART, 2)
     consumer = InterferingConsumer(Deps(settings=settings, redis=redis, consumer="c1"), intruder)
     envelope = envelope_for(settings=settings, command=second, aggregate_id=CART, actor=CAROL)
     assert await submit(redis, settings, envelope)
@@ -379,7 +347,7 @@ async def test_an_attempt_whose_commit_conflicted_writes_no_snapshot_of_what_it_
     stored = await redis.hgetall(keys.snapshot(partition, CART))
     version = int(stored[b"v"])
     assert consumer.loads == 2
-    assert decode_event(history[1]) == intruding
+    assert decode_event(history[1]) == added_elsewhere
     assert (version, len(history)) == (3, 3)
     assert snapshots.codec_of(CART).decode(stored[b"state"]) == replay(
         cart.RULES, [decode_event(r) for r in history[:version]]
