@@ -1,8 +1,12 @@
 """What the benchmark's processes share: the payload size, the timing record, small helpers."""
 
 import json
+import subprocess
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PAYLOAD_BYTES = 200
 CONSUMER_GROUP = "bench"
@@ -49,3 +53,22 @@ def parse_report(stdout: str) -> Timing:
         elapsed=float(data["elapsed"]),
         detail={k: int(v) for k, v in data["detail"].items()},
     )
+
+
+class ChildFailed(RuntimeError):
+    """A load or consumer process exited with an error: its output says why."""
+
+
+def child(module: str, *args: str) -> "Timing":
+    """Runs `python -m module args` to the end (bounded) and returns the timing it reported."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ChildFailed(f"{module} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return parse_report(done.stdout)

@@ -14,18 +14,16 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench.common import CHILD_TIMEOUT_SECONDS, Timing, parse_report
+from bench.common import ROOT, Timing, child
 from infra import keys
 from infra.embedded_redis import free_port
 from infra.read_models import UserView, queue_user
 from infra.scripts import load_all
 from infra.sessions import open_session
 
-ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 30.0
 
 
@@ -103,17 +101,7 @@ async def admin_token(redis: Redis) -> str:
 
 
 def subscribers(url: str, token: str, s: int, m: int, redis_url: str, stream: str) -> Timing:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.load_fanout", url, token, str(s), str(m), redis_url, stream],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_SECONDS,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise FanoutFailed(f"load_fanout exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    timing = parse_report(done.stdout)
+    timing = child("bench.load_fanout", url, token, str(s), str(m), redis_url, stream)
     if timing.processed != s * m:
         raise FanoutFailed(f"{timing.processed} deliveries, {s * m} expected")
     return timing

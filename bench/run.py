@@ -38,7 +38,10 @@ from bench.common import (
     CHILD_TIMEOUT_SECONDS,
     CONSUMER_GROUP,
     REDIS_OPTIONS,
+    ROOT,
+    ChildFailed,
     Timing,
+    child,
     parse_report,
     payload,
 )
@@ -52,7 +55,6 @@ from infra.identity import registration
 from infra.scripts import SUBMIT
 from infra.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("results.json")
 PARTITIONS = 4
 APPENDFSYNC = "everysec"
@@ -84,20 +86,6 @@ class CheckFailed(RuntimeError):
     """A run did not do exactly its work: its figure would be meaningless."""
 
 
-def child(module: str, *args: str) -> Timing:
-    done = subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_SECONDS,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise CheckFailed(f"{module} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    return parse_report(done.stdout)
-
-
 def children(module: str, runs: list[list[str]]) -> Timing:
     """Several children of one module at once, timed as one: from the first one's start to the
     last one's end, their counts summed."""
@@ -115,7 +103,7 @@ def children(module: str, runs: list[list[str]]) -> Timing:
     for process in started:
         stdout, stderr = process.communicate(timeout=CHILD_TIMEOUT_SECONDS)
         if process.returncode != 0:
-            raise CheckFailed(f"{module} exited {process.returncode}:\n{stdout}\n{stderr}")
+            raise ChildFailed(f"{module} exited {process.returncode}:\n{stdout}\n{stderr}")
         timings.append(parse_report(stdout))
     first = min(t.detail["started_us"] for t in timings)
     last = max(t.detail["finished_us"] for t in timings)
