@@ -2,17 +2,19 @@
 
 `python -m bench.sluice_worker URL PARTITIONS DEADLINE [CONSUMER]`: several may drain at once.
 
-It builds the worker's `Deps` and `CommandConsumer` as `worker.main` does (without arq: a failed
-command is dead-lettered, not retried later, which the parent's checks would catch), then
-drains the streams as the worker's loop does (`StreamConsumer.drain`: each batch decided while
-the one before commits) until a read comes back empty. Elapsed runs from the first read to the
-end of the last batch's commit.
+It builds the worker's `Deps` and `CommandConsumer` as `worker.main` does, on the same event
+loop (without arq: a failed command is dead-lettered, not retried later, which the parent's
+checks would catch), then drains the streams as the worker's loop does (`StreamConsumer.drain`:
+each batch decided while the one before commits) until a read comes back empty. Elapsed runs
+from the first read to the end of the last batch's commit.
 """
 
 import asyncio
 import logging
 import sys
 import time
+
+import uvloop
 
 from bench.common import Timing, report
 from infra.gc_settings import tune_after_startup
@@ -53,7 +55,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)  # the worker logs failures only
     url, partitions, deadline = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     name = sys.argv[4] if len(sys.argv) > 4 else "bench-worker-1"
-    report(asyncio.run(drain(url, partitions, deadline, name)))
+    report(uvloop.run(drain(url, partitions, deadline, name)))  # the worker's loop
 
 
 if __name__ == "__main__":

@@ -67,7 +67,14 @@ async def startup(ctx: dict[str, Any]) -> None:
         ],
     )
     tune_after_startup()
-    log.info("worker %s consuming %d partitions", consumer, settings.partitions)
+    loop = type(asyncio.get_running_loop())
+    log.info(
+        "worker %s consuming %d partitions (event loop: %s.%s)",
+        consumer,
+        settings.partitions,
+        loop.__module__,
+        loop.__qualname__,
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

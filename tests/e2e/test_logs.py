@@ -83,6 +83,11 @@ async def test_every_process_logs_json_lines_and_the_worker_adds_its_context(
     assert any(msg.startswith("Uvicorn running on") for msg in started)
 
 
+async def test_the_worker_runs_on_uvloop(stack: Stack) -> None:
+    started = [r["msg"] for r in records(process(stack, "worker")) if "consuming" in str(r["msg"])]
+    assert started and started[0].endswith("(event loop: uvloop.Loop)"), started
+
+
 async def test_a_password_and_its_hash_never_reach_any_log(
     web: httpx.AsyncClient, stack: Stack
 ) -> None:
