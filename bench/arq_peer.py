@@ -3,11 +3,11 @@
 `python -m bench.arq_peer HOST PORT`, with `poll_delay=0.01` and `max_jobs=100`.
 """
 
-import asyncio
 import sys
 import time
 from typing import Any
 
+import uvloop
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
 
@@ -38,7 +38,7 @@ async def drain(host: str, port: int) -> "tuple[int, float, int]":
 
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
-    complete, elapsed, failed = asyncio.run(drain(host, port))
+    complete, elapsed, failed = uvloop.run(drain(host, port))
     report(Timing(complete, elapsed, {"failed": failed}))
 
 

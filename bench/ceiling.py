@@ -7,11 +7,11 @@
   (XADD an event, SET a done key, XACK), queued as EVALSHA in that pipeline.
 """
 
-import asyncio
 import sys
 import time
 from typing import Any
 
+import uvloop
 from redis.asyncio import Redis
 
 from bench.common import CONSUMER_GROUP, READ_COUNT, Timing, report
@@ -69,7 +69,7 @@ def main() -> None:
     url, stream, mode = sys.argv[1:4]
     if mode not in ("transport", "commit"):
         raise SystemExit(f"unknown mode {mode!r}")
-    report(asyncio.run(drain(url, stream, mode)))
+    report(uvloop.run(drain(url, stream, mode)))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any
 
+import uvloop
 from faststream.redis import RedisBroker, StreamSub
 
 from bench.common import CHILD_TIMEOUT_SECONDS, CONSUMER_GROUP, READ_COUNT, Timing, report
@@ -41,7 +42,7 @@ async def drain(url: str, stream: str, n: int) -> Timing:
 
 def main() -> None:
     url, stream, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    report(asyncio.run(drain(url, stream, n)))
+    report(uvloop.run(drain(url, stream, n)))
 
 
 if __name__ == "__main__":

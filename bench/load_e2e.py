@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import Timing, report
@@ -242,7 +243,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    timing = asyncio.run(run(parse_args()))
+    timing = uvloop.run(run(parse_args()))
     report(timing)
     wrong = {k: v for k, v in timing.detail.items() if k in FAILURES and v}
     wrong |= {k: v for k, v in timing.detail.items() if k.startswith("status_")}

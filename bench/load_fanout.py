@@ -15,6 +15,7 @@ import uuid
 
 import msgspec
 import orjson
+import uvloop
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -109,7 +110,7 @@ async def run(url: str, token: str, s: int, m: int, redis_url: str, stream: str)
 
 def main() -> None:
     url, token, s, m, redis_url, stream = sys.argv[1:7]
-    report(asyncio.run(run(url, token, int(s), int(m), redis_url, stream)))
+    report(uvloop.run(run(url, token, int(s), int(m), redis_url, stream)))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+import uvloop
+
 from bench.common import Timing, report
 from bench.latency import cpu_ms, percentile, require_loopback
 
@@ -156,7 +158,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    timing, first_error = asyncio.run(run(parse_args()))
+    timing, first_error = uvloop.run(run(parse_args()))
     report(timing)
     if first_error:
         refused = {k: v for k, v in timing.detail.items() if k.startswith("status_")}
