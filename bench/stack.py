@@ -10,11 +10,8 @@ import json
 import os
 import re
 import shlex
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,10 +25,10 @@ from redis import Redis
 
 from bench.common import REDIS_OPTIONS
 from infra import keys
+from infra.child_process import ROOT, Process
 from infra.embedded_redis import EmbeddedRedis, free_port
 from infra.identity import normalise_email
 
-ROOT = Path(__file__).resolve().parents[1]
 PROCFILE = ROOT / "Procfile"
 START_TIMEOUT_SECONDS = 60.0
 SETTLE_TIMEOUT_SECONDS = 60.0
@@ -62,51 +59,6 @@ def expand(command: str, env: dict[str, str]) -> list[str]:
     if words[0] == "python":
         return [sys.executable, *words[1:]]
     return words
-
-
-class Process:
-    """A child whose output goes to a log file; `wait_for` returns once it printed a marker."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self.process = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        self._marker = ""
-        self._seen = threading.Event()
-        self._reader = threading.Thread(target=self._follow, daemon=True)
-
-    def wait_for(self, marker: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
-        self._marker = marker
-        self._reader.start()
-        if not self._seen.wait(timeout) or self.process.poll() is not None:
-            self.stop()
-            raise RuntimeError(f"{self.name} did not start:\n{self.log_path.read_text()}")
-
-    def _follow(self) -> None:
-        assert self.process.stdout is not None
-        with self.log_path.open("w") as log:
-            for raw in self.process.stdout:
-                line = raw.decode(errors="replace")
-                log.write(line)
-                log.flush()
-                if self._marker in line:
-                    self._seen.set()
-        self._seen.set()  # exited: let wait_for see it
-
-    def stop(self, timeout: float = 20.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self._reader.is_alive():
-            self._reader.join(5)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
 
 
 @dataclass(frozen=True)
@@ -144,7 +96,7 @@ class Stack:
         args = expand(self._commands[name], self.env | env)
         process = Process(name, args, self.env | env, self.root)
         self.processes[name] = process
-        process.wait_for(READY.get(name, READY_WORKER))
+        process.wait_for(READY.get(name, READY_WORKER), START_TIMEOUT_SECONDS)
 
     def start_bare_gateway(self, port: int, coalesce: bool) -> None:
         """`bench.bare_gateway` under the web process's uvicorn options."""
@@ -153,7 +105,7 @@ class Stack:
         env = self.env | {"BENCH_REDIS_URL": self.redis.url, "BENCH_COALESCE": str(int(coalesce))}
         process = Process("bare", args, env, self.root)
         self.processes["bare"] = process
-        process.wait_for(READY["web"])
+        process.wait_for(READY["web"], START_TIMEOUT_SECONDS)
 
     def stop(self, name: str) -> None:
         self.processes.pop(name).stop()

@@ -9,8 +9,9 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from infra.child_process import Process
 from infra.embedded_redis import EmbeddedRedis, free_port
-from tests.e2e.processes import Process, Stack, base_env, uvicorn, worker
+from tests.e2e.processes import Stack, base_env, uvicorn, worker
 
 HTTP_READY = "Uvicorn running on"  # printed once it listens (startup completes before)
 WORKER_READY = "consuming"

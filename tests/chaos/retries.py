@@ -12,11 +12,11 @@ import orjson
 from redis.asyncio import Redis
 
 from infra import keys
+from infra.child_process import ROOT
 from tests.chaos.cluster import Cluster
 from tests.chaos.common import Sizes, checker, note, settle
 from tests.chaos.load import Sent, Tally, run_load, sign_up
 from tests.chaos.verify import Figures, results, wait_final
-from tests.e2e.processes import ROOT
 
 WORKER = "worker-1"
 TRANSIENT = "ChangeDisplayName=transient:3"

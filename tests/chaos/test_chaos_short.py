@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.e2e.processes import ROOT
+from infra.child_process import ROOT
 
 SHORT_RUN_LIMIT = 120  # seconds; the short run takes about a minute on two cores
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infra.child_process import Process
 from infra.embedded_redis import EmbeddedRedis, free_port
-from tests.e2e.processes import Process, Stack, base_env, uvicorn, worker
+from tests.e2e.processes import Stack, base_env, uvicorn, worker
 
 ADMIN_EMAIL = "root@sluice.test"
 ADMIN_PASSWORD = "the root password, long enough"

@@ -12,13 +12,14 @@ from redis.asyncio import Redis
 from events.codec import encoder
 from events.envelope import ErrorInfo
 from infra import keys, scripts
+from infra.child_process import ROOT
 from infra.command_log import envelope_for
 from infra.dead_letters import queue_dead_letter
 from infra.identity import registration
 from infra.settings import Settings
 from tests.e2e.client import listen, login, register, unique_email, wait_projected
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.e2e.processes import ROOT, Stack
+from tests.e2e.processes import Stack
 
 PASSWORD = "a long enough password"
 CLI_TIMEOUT = 30.0

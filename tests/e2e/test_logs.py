@@ -9,9 +9,10 @@ import httpx
 from redis.asyncio import Redis
 
 from infra import keys
+from infra.child_process import Process
 from tests.e2e.client import login, register, unique_email, wait_projected
 from tests.e2e.conftest import ADMIN_PASSWORD
-from tests.e2e.processes import Process, Stack
+from tests.e2e.processes import Stack
 
 LOG_TIMEOUT = 10.0
 
