@@ -123,15 +123,20 @@ async def pending(redis: Redis, stream: str, group: str) -> int:
 # --- 1. raw ceilings --------------------------------------------------------------------------
 
 
-async def raw_ceiling(redis: Redis, url: str, n: int, mode: str) -> float:
+async def seeded_stream(redis: Redis, stream: str, n: int) -> None:
+    """A fresh server holding `stream`: n payloads and the consumer group, from the start."""
     await redis.flushall()
-    stream = "bench:raw"
     await redis.xgroup_create(stream, CONSUMER_GROUP, id="0", mkstream=True)
     for start in range(0, n, CHUNK):
         async with redis.pipeline(transaction=False) as pipe:
             for i in range(start, min(n, start + CHUNK)):
                 pipe.xadd(stream, {"e": payload(i)})
             await pipe.execute()
+
+
+async def raw_ceiling(redis: Redis, url: str, n: int, mode: str) -> float:
+    stream = "bench:raw"
+    await seeded_stream(redis, stream, n)
     timing = child("bench.ceiling", url, stream, mode)
     check(timing.processed == n, f"ceiling {mode}: processed {timing.processed} of {n}")
     check(await pending(redis, stream, CONSUMER_GROUP) == 0, f"ceiling {mode}: entries pending")
@@ -169,14 +174,8 @@ async def arq_noop(redis: Redis, port: int, n: int) -> float:
 
 async def faststream_noop(redis: Redis, url: str, n: int) -> float:
     """The same ~200-byte entries as the ceilings, through FastStream's group subscriber."""
-    await redis.flushall()
     stream = "bench:faststream"
-    await redis.xgroup_create(stream, CONSUMER_GROUP, id="0", mkstream=True)
-    for start in range(0, n, CHUNK):
-        async with redis.pipeline(transaction=False) as pipe:
-            for i in range(start, min(n, start + CHUNK)):
-                pipe.xadd(stream, {"e": payload(i)})
-            await pipe.execute()
+    await seeded_stream(redis, stream, n)
     timing = child("bench.faststream_peer", url, stream, str(n))
     check(timing.processed == n, f"faststream: {timing.processed} handled of {n}")
     left = await pending(redis, stream, CONSUMER_GROUP)

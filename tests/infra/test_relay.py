@@ -167,6 +167,14 @@ class Harness:
         assert welcome["type"] == "welcome"
         return Client(ws, welcome["reply_to"])
 
+    async def following(self, token: str, *topics: str) -> Client:
+        """A client signed in with `token`, subscribed to each of `topics` in turn."""
+        client = await self.connect()
+        assert (await client.auth(token))["type"] == "authenticated"
+        for topic in topics:
+            assert await client.subscribe(topic) == {"type": "subscribed", "topic": topic}
+        return client
+
     async def user(self, *roles: str, ttl: int = 3600) -> tuple[str, str]:
         """A registered user (read model) with an open session: (user_id, token)."""
         user_id = str(uuid4())
@@ -399,12 +407,8 @@ async def test_events_reach_their_topics_subscribers(relay: Harness) -> None:
     user_id, token = await relay.user()
     other_id, _ = await relay.user()
     _, admin_token = await relay.user("admin")
-    owner = await relay.connect()
-    await owner.auth(token)
-    await owner.subscribe(f"user:{user_id}")
-    admin = await relay.connect()
-    await admin.auth(admin_token)
-    await admin.subscribe("admin:events")
+    owner = await relay.following(token, f"user:{user_id}")
+    admin = await relay.following(admin_token, "admin:events")
 
     await relay.logged_in(other_id, "theirs")
     await relay.logged_in(user_id, "mine")
@@ -424,10 +428,7 @@ async def test_events_reach_their_topics_subscribers(relay: Harness) -> None:
 async def test_unsubscribe_stops_the_topics_events(relay: Harness) -> None:
     user_id, _ = await relay.user()
     _, admin_token = await relay.user("admin")
-    admin = await relay.connect()
-    await admin.auth(admin_token)
-    await admin.subscribe(f"user:{user_id}")
-    await admin.subscribe("admin:events")
+    admin = await relay.following(admin_token, f"user:{user_id}", "admin:events")
 
     reply = await admin.ask({"type": "unsubscribe", "topic": f"user:{user_id}"})
     await relay.logged_in(user_id, "first")
@@ -445,12 +446,8 @@ async def test_unsubscribe_stops_the_topics_events(relay: Harness) -> None:
 async def test_private_events_are_never_sent(relay: Harness) -> None:
     user_id, token = await relay.user()
     _, admin_token = await relay.user("admin")
-    owner = await relay.connect()
-    await owner.auth(token)
-    await owner.subscribe(f"user:{user_id}")
-    admin = await relay.connect()
-    await admin.auth(admin_token)
-    await admin.subscribe("admin:events")
+    owner = await relay.following(token, f"user:{user_id}")
+    admin = await relay.following(admin_token, "admin:events")
 
     secret = {"user_id": user_id, "password_hash": "$argon2id$v=19$secret"}
     await relay.event("UserPasswordSet", secret, f"user:{user_id}")
@@ -475,9 +472,7 @@ async def test_since_replays_exactly_what_was_missed_in_order_then_goes_live(
     user_id, token = await relay.user()
     other_id, _ = await relay.user()
     topic = f"user:{user_id}"
-    first = await relay.connect()
-    await first.auth(token)
-    await first.subscribe(topic)
+    first = await relay.following(token, topic)
     await relay.logged_in(user_id, "e1")
     position = (await first.recv())["position"]
     await first.ws.close()
@@ -509,9 +504,7 @@ async def test_since_replays_exactly_what_was_missed_in_order_then_goes_live(
 async def test_since_replays_every_partition_once_for_admin_events(relay: Harness) -> None:
     _, admin_token = await relay.user("admin")
     users = [str(uuid4()) for _ in range(relay.settings.partitions)]
-    first = await relay.connect()
-    await first.auth(admin_token)
-    await first.subscribe("admin:events")
+    first = await relay.following(admin_token, "admin:events")
     await relay.logged_in(users[0], "seen", partition=0)
     position = (await first.recv())["position"]
     await first.ws.close()
@@ -580,12 +573,8 @@ async def test_a_malformed_since_is_a_bad_frame(relay: Harness, since: str) -> N
 async def test_a_logout_deauthenticates_the_connections_using_that_token(relay: Harness) -> None:
     user_id, token = await relay.user()
     _, admin_token = await relay.user("admin")
-    client = await relay.connect()
-    await client.auth(token)
-    await client.subscribe(f"user:{user_id}")
-    observer = await relay.connect()
-    await observer.auth(admin_token)
-    await observer.subscribe("admin:events")
+    client = await relay.following(token, f"user:{user_id}")
+    observer = await relay.following(admin_token, "admin:events")
 
     await close_session(relay.redis, token)
 
@@ -600,9 +589,7 @@ async def test_a_logout_deauthenticates_the_connections_using_that_token(relay: 
 
 async def test_a_connection_whose_session_expires_is_deauthenticated(relay: Harness) -> None:
     user_id, token = await relay.user(ttl=2)
-    client = await relay.connect()
-    await client.auth(token)
-    await client.subscribe(f"user:{user_id}")
+    client = await relay.following(token, f"user:{user_id}")
 
     assert await client.recv(within=10) == {"type": "error", "code": "unauthenticated"}
     assert (await client.subscribe(f"user:{user_id}"))["code"] == "forbidden"
