@@ -27,11 +27,10 @@ import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import Timing, report
-from bench.latency import cpu_ms, percentile, require_loopback
-from bench.load_http import open_connection, read_response, request_bytes
+from bench.latency import cpu_ms, on_schedule, percentile, require_loopback
+from bench.load_http import Pool, request_bytes
 
 DISPLAY_NAME_BYTES = 70
-START_DELAY_NS = 50_000_000  # the schedule starts a little after the set-up
 
 
 def display_name(i: int) -> str:
@@ -65,36 +64,6 @@ class Tally:
             self.counts["not_succeeded"] += 1
         if self.sending_done and len(self.received_ns) == len(self.scheduled_ns):
             self.all_in.set()
-
-
-class Pool:
-    """Keep-alive connections to the web process: an idle one if any, else a new one up to
-    `limit`, else the first to come free (the wait counts against the latency)."""
-
-    def __init__(self, host: str, port: int, limit: int) -> None:
-        self.host, self.port, self.limit = host, port, limit
-        self.idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
-        self.idle = asyncio.Queue()
-        self.opened = 0
-        self.waited = 0  # requests that found every connection busy
-
-    async def post(self, request: bytes) -> tuple[int, bytes]:
-        if not self.idle.empty():
-            reader, writer = self.idle.get_nowait()
-        elif self.opened < self.limit:
-            self.opened += 1
-            reader, writer = await open_connection(self.host, self.port)
-        else:
-            self.waited += 1
-            reader, writer = await self.idle.get()
-        writer.write(request)
-        answer = await read_response(reader)
-        self.idle.put_nowait((reader, writer))
-        return answer
-
-    def close(self) -> None:
-        while not self.idle.empty():
-            self.idle.get_nowait()[1].close()
 
 
 async def expect(ws: ClientConnection, kind: str) -> dict[str, Any]:
@@ -143,16 +112,11 @@ async def run(args: argparse.Namespace) -> Timing:
         pool = Pool(args.host, args.web_port, args.max_connections)
         headers = [f"Authorization: Bearer {args.token}"]
         total = round(args.rate * args.seconds)
-        interval_ns = 1e9 / args.rate
-        start = time.perf_counter_ns() + START_DELAY_NS
+        start = 0
         posts = []
-        for i in range(total):
-            target = start + round(i * interval_ns)
-            now = time.perf_counter_ns()
-            if target > now:
-                await asyncio.sleep((target - now) / 1e9)
-                now = time.perf_counter_ns()
-            tally.lags_ns.append(max(0, now - target))
+        async for i, target, lag in on_schedule(args.rate, total):
+            start = start or target
+            tally.lags_ns.append(lag)
             command_id = str(uuid.uuid4())
             tally.scheduled_ns[command_id] = target
             body = orjson.dumps(

@@ -10,7 +10,8 @@ Sluice every command `succeeded` with exactly its events. Results: a table on st
 
 The gateway (4) and end-to-end (5) rows run the Procfile's own processes (`bench.stack`), each
 section on a redis-server of its own with the appendfsync it names, the load coming from a
-process of its own (`bench.load_http`, closed loop; `bench.load_e2e`, open loop): every request
+process of its own (`bench.load_http`, closed loop at each concurrency, then open loop at
+1,000 requests/s; `bench.load_e2e`, open loop): every request
 must be answered 202, the command streams must grow by one entry per 202, and end to end every
 command must get exactly one `succeeded` result frame.
 """
@@ -291,6 +292,11 @@ GATEWAY_TARGETS = {
 }
 GATEWAY_SECONDS = 1.0  # each timed run at most, -n requests at most
 GATEWAY_WARMUP = 200  # untimed requests before each timed run
+# Open loop with `appendfsync always`: requests sent at this rate whatever the answers, each
+# timed from its scheduled send (Sluice and the bare coalesced endpoint).
+GATEWAY_OPEN_RATE = 1_000
+GATEWAY_OPEN_SECONDS = 2.0
+GATEWAY_OPEN_CONNECTIONS = 256  # the most the generator opens
 # The longest display name there is: the body is 160 bytes (plus a Bearer header for Sluice).
 GATEWAY_BODY = json.dumps(
     {"command": "ChangeDisplayName", "payload": {"display_name": pad_to("gateway-", 100)}},
@@ -311,11 +317,15 @@ async def gateway_run(
     seconds: float,
     headers: list[str],
     name: str,
+    rate: float | None = None,
 ) -> Timing:
-    """One load_http run; the streams must grow by exactly one entry per 202."""
+    """One load_http run (open loop at `rate`, if given); the streams must grow by exactly one
+    entry per 202."""
     before = await appended(redis, streams)
     args = ["--port", str(port), "--body", GATEWAY_BODY, "--connections", str(connections)]
     args += ["--count", str(n), "--seconds", str(seconds), "--warmup", str(GATEWAY_WARMUP)]
+    if rate is not None:
+        args += ["--rate", str(rate)]
     for header in headers:
         args += ["--header", header]
     timing = child("bench.load_http", *args)  # exits non-zero on any answer but 202
@@ -326,9 +336,29 @@ async def gateway_run(
     return timing
 
 
+async def gateway_open_loop(
+    redis: Redis, streams: list[str], port: int, headers: list[str], name: str
+) -> Timing:
+    """`gateway_run` open loop: `GATEWAY_OPEN_RATE` requests/s for `GATEWAY_OPEN_SECONDS`."""
+    count = round(GATEWAY_OPEN_RATE * GATEWAY_OPEN_SECONDS)
+    return await gateway_run(
+        redis,
+        streams,
+        port,
+        GATEWAY_OPEN_CONNECTIONS,
+        count,
+        GATEWAY_OPEN_SECONDS,
+        headers,
+        name,
+        rate=GATEWAY_OPEN_RATE,
+    )
+
+
 async def gateway(n: int, seconds: float, appendfsync: str) -> dict[str, Timing]:
     """Sluice's web process, then the bare gateway without and with coalescing, each at every
-    concurrency, on one redis-server. Keyed `target-appendfsync-connections`."""
+    concurrency, on one redis-server. Keyed `target-appendfsync-connections`; with `always`,
+    Sluice and the coalesced endpoint also open loop (`target-always-open`)."""
+    open_loop = appendfsync == "always"
     timings: dict[str, Timing] = {}
     with running(appendfsync) as stack:
         redis: Redis = Redis.from_url(stack.redis.url)
@@ -343,6 +373,9 @@ async def gateway(n: int, seconds: float, appendfsync: str) -> dict[str, Timing]
                 key = f"sluice-{appendfsync}-{c}"
                 port = stack.ports["web"]
                 timings[key] = await gateway_run(redis, streams, port, c, n, seconds, auth, key)
+            if open_loop:
+                key = "sluice-always-open"
+                timings[key] = await gateway_open_loop(redis, streams, port, auth, key)
             stack.stop("web")
             port = free_port()
             for target in ("bare", "coalesced"):
@@ -351,6 +384,9 @@ async def gateway(n: int, seconds: float, appendfsync: str) -> dict[str, Timing]
                     key = f"{target}-{appendfsync}-{c}"
                     stream = [bare_gateway.STREAM]
                     timings[key] = await gateway_run(redis, stream, port, c, n, seconds, [], key)
+                if open_loop and target == "coalesced":
+                    key = f"{target}-always-open"
+                    timings[key] = await gateway_open_loop(redis, stream, port, [], key)
                 stack.stop("bare")
         finally:
             await redis.aclose()
@@ -486,6 +522,12 @@ async def measure(
                 rows[key] = Row(name, "req/s")
                 rows[f"{key}-p50"] = Row(f"{name}: p50", "µs")
                 rows[f"{key}-p99"] = Row(f"{name}: p99", "µs")
+    for target in ("sluice", "coalesced"):
+        name = f"4 {GATEWAY_TARGETS[target]}, appendfsync always, open loop"
+        key = f"{target}-always-open"
+        rows[key] = Row(f"{name}: {GATEWAY_OPEN_RATE} req/s offered, answered", "req/s")
+        for q in ("p50", "p99", "p999"):
+            rows[f"{key}-{q}"] = Row(f"{name}: {q.replace('p999', 'p99.9')}", "µs")
     for rate in E2E_RATES:
         name = f"5 end to end 202 -> WebSocket result, {rate} cmd/s offered"
         rows[f"e2e-{rate}"] = Row(f"{name}: results", "cmds/s")
@@ -538,8 +580,9 @@ async def measure(
                 for fsync in GATEWAY_FSYNC:
                     for key, timing in (await gateway(n, seconds, fsync)).items():
                         rows[key].reps.append(timing.rate)
-                        rows[f"{key}-p50"].reps.append(timing.detail["p50_us"])
-                        rows[f"{key}-p99"].reps.append(timing.detail["p99_us"])
+                        for q in ("p50", "p99", "p999"):
+                            if f"{key}-{q}" in rows:
+                                rows[f"{key}-{q}"].reps.append(timing.detail[f"{q}_us"])
             clock.lap("gateway")
             if only in (None, "e2e"):
                 e2e = await end_to_end(2.0 if quick else E2E_SECONDS)
@@ -555,8 +598,8 @@ async def measure(
                     rows[f"fanout-{key}-p99"].reps.append(timing.detail["p99_us"])
             clock.lap("fanout")
             if only in (None, "growth"):
-                for key, rate in (await growth(redis, url, n)).items():
-                    rows[f"growth-{key}"].reps.append(rate)
+                for key, growth_rate in (await growth(redis, url, n)).items():
+                    rows[f"growth-{key}"].reps.append(growth_rate)
             clock.lap("growth")
             for row in rows.values():
                 if row.reps:
@@ -583,6 +626,9 @@ async def measure(
             ),
             "gateway_to_bare_batched_at_32_always": round(
                 rows["sluice-always-32"].median / rows["coalesced-always-32"].median, 3
+            ),
+            "gateway_p99_ms_at_open_rate_always": round(
+                rows["sluice-always-open-p99"].median / 1000, 1
             ),
         }
     )
@@ -640,7 +686,9 @@ def table(result: dict[str, Any]) -> str:
     )
     lines.append(
         f"Sluice gateway / bare batched endpoint at 32 connections, appendfsync always: "
-        f"{r['gateway_to_bare_batched_at_32_always']:.1%}. Sluice relay / bare relay at 100 "
+        f"{r['gateway_to_bare_batched_at_32_always']:.1%}. Sluice gateway p99 at "
+        f"{GATEWAY_OPEN_RATE:,} requests/s (open loop, always): "
+        f"{r['gateway_p99_ms_at_open_rate_always']} ms. Sluice relay / bare relay at 100 "
         f"subscribers: {r['relay_to_bare_at_100']:.1%}."
     )
     return "\n".join(lines)
