@@ -21,7 +21,7 @@ async def drain(url: str, stream: str, n: int) -> Timing:
     handled = 0
     done = asyncio.Event()
 
-    @broker.subscriber(
+    @broker.subscriber(  # type: ignore[untyped-decorator]  # FastStream is typed as Any here
         stream=StreamSub(stream, group=CONSUMER_GROUP, consumer="peer", max_records=READ_COUNT)
     )
     async def noop(body: Any) -> None:
