@@ -400,6 +400,11 @@ E2E_SECONDS = 3.0  # sending at each rate (2 with --quick)
 E2E_P99_TARGET_US = 50_000
 
 
+# Whose CPU each end-to-end rate reports, per command (the admin process idles throughout).
+E2E_CPU_PROCESSES = ("web", "worker", "relay", "redis", "load")
+E2E_CPU_SPLIT_RATE = 1_000  # the rate whose split has rows of its own
+
+
 async def end_to_end(seconds: float) -> dict[int, Timing]:
     """Every Procfile process on one redis-server (appendfsync always); one signed-in user's
     ChangeDisplayName commands at each rate in turn, results awaited on the relay."""
@@ -411,6 +416,7 @@ async def end_to_end(seconds: float) -> dict[int, Timing]:
                 stack.start(name)
             account = stack.sign_up("e2e@bench.example")
             for rate in E2E_RATES:
+                before = stack.cpu()
                 timing = child(
                     "bench.load_e2e",
                     *("--web-port", str(stack.ports["web"])),
@@ -418,14 +424,25 @@ async def end_to_end(seconds: float) -> dict[int, Timing]:
                     *("--token", account.token, "--user-id", account.user_id),
                     *("--rate", str(rate), "--seconds", str(seconds)),
                 )  # exits non-zero on a missing, duplicate or failed result, or any non-202
+                after = stack.cpu()
                 sent = timing.detail["sent"]
                 check(timing.processed == sent, f"e2e {rate}/s: {timing.processed} of {sent}")
                 check(timing.detail["accepted"] == sent, f"e2e {rate}/s: not all answered 202")
                 d = timing.detail  # what limits a rate: the generator's own share is one part
+                # CPU per command of each process (the load generator's whole run included):
+                # on two cores, what the rate costs and where.
+                spent = {name: after[name] - before[name] for name in E2E_CPU_PROCESSES[:-1]}
+                spent["load"] = d["generator_cpu_ms"] / 1000
+                for name, cpu_s in spent.items():
+                    d[f"cpu_{name}_us"] = round(cpu_s * 1e6 / sent)
+                d["cpu_all_us"] = sum(d[f"cpu_{name}_us"] for name in spent)
                 print(
                     f"  e2e {rate}/s: {d['connections']} connections, {d['waited_for_connection']} "
                     f"waited for one, schedule lag p99 {d['lag_p99_us']:,} µs, generator CPU "
-                    f"{d['generator_cpu_ms'] / 1000:.1f} s in {timing.elapsed:.1f} s",
+                    f"{d['generator_cpu_ms'] / 1000:.1f} s in {timing.elapsed:.1f} s; CPU per "
+                    f"command {d['cpu_all_us']:,} µs ("
+                    + ", ".join(f"{name} {d[f'cpu_{name}_us']:,}" for name in spent)
+                    + ")",
                     file=sys.stderr,
                 )
                 for p in range(Settings().partitions):
@@ -534,6 +551,10 @@ async def measure(
         for q in ("p50", "p99", "p999"):
             rows[f"e2e-{rate}-{q}"] = Row(f"{name}: {q.replace('p999', 'p99.9')}", "µs")
         rows[f"e2e-{rate}-http_p99"] = Row(f"{name}: p99 of the 202 alone", "µs")
+        rows[f"e2e-{rate}-cpu_all"] = Row(f"{name}: CPU per command, every process", "µs")
+        if rate == E2E_CPU_SPLIT_RATE:
+            for process in E2E_CPU_PROCESSES:
+                rows[f"e2e-{rate}-cpu_{process}"] = Row(f"{name}: CPU per command, {process}", "µs")
     for s_count, _ in FANOUT:
         for target, label in (("sluice", "Sluice relay"), ("bare", "bare Starlette relay")):
             name = f"6 fan-out to {s_count} subscriber{'s' if s_count > 1 else ''}, {label}"
@@ -588,8 +609,12 @@ async def measure(
                 e2e = await end_to_end(2.0 if quick else E2E_SECONDS)
                 for rate, timing in e2e.items():
                     rows[f"e2e-{rate}"].reps.append(timing.rate)
-                    for q in ("p50", "p99", "p999", "http_p99"):
+                    for q in ("p50", "p99", "p999", "http_p99", "cpu_all"):
                         rows[f"e2e-{rate}-{q}"].reps.append(timing.detail[f"{q}_us"])
+                    if rate == E2E_CPU_SPLIT_RATE:
+                        for process in E2E_CPU_PROCESSES:
+                            key = f"e2e-{rate}-cpu_{process}"
+                            rows[key].reps.append(timing.detail[f"cpu_{process}_us"])
                 rows["e2e-best"].reps.append(highest_rate_within_target(e2e))
             clock.lap("e2e")
             if only in (None, "fanout"):

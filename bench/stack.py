@@ -69,6 +69,12 @@ class Account:
     token: str
 
 
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU time a process has used so far (Linux `/proc`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Stack:
     """One redis-server and whichever of the Procfile's processes were started against it."""
 
@@ -109,6 +115,15 @@ class Stack:
 
     def stop(self, name: str) -> None:
         self.processes.pop(name).stop()
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by each process started and by the redis-server."""
+        assert self.redis.process is not None
+        pids = {name: p.process.pid for name, p in self.processes.items()}
+        return {
+            name: cpu_seconds(pid)
+            for name, pid in (pids | {"redis": self.redis.process.pid}).items()
+        }
 
     def stop_all(self) -> None:
         for name in reversed(list(self.processes)):
