@@ -121,6 +121,18 @@ async def pending(redis: Redis, stream: str, group: str) -> int:
     return int(info["pending"])
 
 
+# --- 0. the machine ---------------------------------------------------------------------------
+
+MACHINE_ROUND_TRIPS = 5_000
+
+
+def machine_round_trip() -> Timing:
+    """One round trip between two processes over a socket pair: wall time and CPU per side."""
+    timing = child("bench.machine", str(MACHINE_ROUND_TRIPS))
+    check(timing.processed == MACHINE_ROUND_TRIPS, "machine: round trips missing")
+    return timing
+
+
 # --- 1. raw ceilings --------------------------------------------------------------------------
 
 
@@ -522,6 +534,8 @@ async def measure(
     url = f"redis://127.0.0.1:{port}/0"
     redis: Redis = Redis.from_url(url)
     rows = {
+        "round_trip": Row("0 machine: one round trip between two processes (socket pair)", "µs"),
+        "round_trip_cpu": Row("0 machine: CPU per round trip, sender + echoer", "µs"),
         "transport": Row("1a raw transport: XREADGROUP 100 + XACK, pipelined", "msgs/s"),
         "commit": Row("1b raw commit: + Lua XADD/SET/XACK per message, pipelined", "msgs/s"),
         "arq": Row("2 arq 0.28 no-op jobs, 1 worker (burst, poll 0.01, max_jobs 100)", "jobs/s"),
@@ -582,6 +596,10 @@ async def measure(
             print(f"repetition {rep + 1}/{reps} ({n} messages each)", file=sys.stderr)
             clock.lap()
             if only in (None, "ceiling"):
+                machine = machine_round_trip().detail
+                rows["round_trip"].reps.append(machine["round_trip_us"])
+                cpu = machine["sender_cpu_us"] + machine["echoer_cpu_us"]
+                rows["round_trip_cpu"].reps.append(cpu)
                 for mode in ("transport", "commit"):
                     rows[mode].reps.append(await raw_ceiling(redis, url, n, mode))
             clock.lap("ceiling")
