@@ -679,8 +679,56 @@ async def measure(
         "versions": found,
         "rows": [row.as_json() for row in rows.values()],
         "ratios": ratios,
+        "targets": against_targets(rows, ratios),
         "section_seconds": clock.totals(),
     }
+
+
+# Sluice's speed targets, each read from this run's medians. Tight latencies are read at 1,000
+# a second, the rate the targets name.
+LATENCY_TARGET_US = 10_000
+RATE_FOR_LATENCY = 1_000
+
+
+def against_targets(rows: dict[str, Row], ratios: dict[str, float]) -> list[dict[str, Any]]:
+    """Each target: what it asks, what this run measured, and whether that meets it."""
+    trivial = rows["trivial"].median
+    gateway_p99 = rows["sluice-always-open-p99"].median
+    e2e_p99 = rows[f"e2e-{RATE_FOR_LATENCY}-p99"].median
+    to_1b, to_faststream, to_arq = (
+        ratios["trivial_to_1b"],
+        ratios["trivial_to_faststream"],
+        ratios["trivial_to_arq"],
+    )
+    gateway_share = ratios["gateway_to_bare_batched_at_32_always"]
+    relay_share = ratios["relay_to_bare_at_100"]
+    checks = [
+        ("worker ≥ 20,000 cmds/s in one process", f"{trivial:,.0f}/s", trivial >= 20_000),
+        ("worker ≥ 50 % of ceiling 1b", f"{to_1b:.0%}", to_1b >= 0.5),
+        ("worker ≥ 4x the FastStream peer", f"{to_faststream:.2f}x", to_faststream >= 4),
+        ("worker ≥ 9x arq", f"{to_arq:.2f}x", to_arq >= 9),
+        (
+            "gateway ≥ 70 % of the bare coalesced endpoint (32 connections, always)",
+            f"{gateway_share:.0%}",
+            gateway_share >= 0.7,
+        ),
+        (
+            f"gateway p99 ≤ 10 ms at {RATE_FOR_LATENCY:,} requests/s (open loop, always)",
+            f"{gateway_p99 / 1000:.1f} ms",
+            gateway_p99 <= LATENCY_TARGET_US,
+        ),
+        (
+            f"end to end p99 ≤ 10 ms at {RATE_FOR_LATENCY:,} cmd/s (always)",
+            f"{e2e_p99 / 1000:.1f} ms",
+            e2e_p99 <= LATENCY_TARGET_US,
+        ),
+        (
+            "relay ≥ 70 % of the bare relay at 100 subscribers",
+            f"{relay_share:.0%}",
+            relay_share >= 0.7,
+        ),
+    ]
+    return [{"target": what, "measured": shown, "met": met} for what, shown, met in checks]
 
 
 class SectionClock:
@@ -734,6 +782,10 @@ def table(result: dict[str, Any]) -> str:
         f"{r['gateway_p99_ms_at_open_rate_always']} ms. Sluice relay / bare relay at 100 "
         f"subscribers: {r['relay_to_bare_at_100']:.1%}."
     )
+    lines.append("")
+    lines.append("Against the targets:")
+    for t in result["targets"]:
+        lines.append(f"  {'met    ' if t['met'] else 'not met'}  {t['target']}: {t['measured']}")
     return "\n".join(lines)
 
 
