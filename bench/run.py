@@ -11,9 +11,9 @@ Sluice every command `succeeded` with exactly its events. Results: a table on st
 The gateway (4) and end-to-end (5) rows run the Procfile's own processes (`bench.stack`), each
 section on a redis-server of its own with the appendfsync it names, the load coming from a
 process of its own (`bench.load_http`, closed loop at each concurrency, then open loop at
-1,000 requests/s; `bench.load_e2e`, open loop): every request
-must be answered 202, the command streams must grow by one entry per 202, and end to end every
-command must get exactly one `succeeded` result frame.
+1,000 requests/s; `bench.load_e2e`, open loop): every request must be answered 202, the
+command streams must grow by one entry per 202, and end to end every command must get exactly
+one `succeeded` result frame.
 """
 
 import argparse
@@ -441,7 +441,7 @@ async def end_to_end(seconds: float) -> dict[int, Timing]:
                 check(timing.processed == sent, f"e2e {rate}/s: {timing.processed} of {sent}")
                 check(timing.detail["accepted"] == sent, f"e2e {rate}/s: not all answered 202")
                 d = timing.detail  # what limits a rate: the generator's own share is one part
-                # CPU per command of each process (the load generator's whole run included):
+                # CPU per command of each process (the load generator's over its timed run):
                 # on two cores, what the rate costs and where.
                 spent = {name: after[name] - before[name] for name in E2E_CPU_PROCESSES[:-1]}
                 spent["load"] = d["generator_cpu_ms"] / 1000
