@@ -5,8 +5,9 @@
 The load (pre-appended messages, commands and jobs) is written by this process; each consumer
 runs in a process of its own (`bench.ceiling`, `bench.arq_peer`, `bench.sluice_worker`), bounded
 in time. Every run checks its work: nothing left pending, one settlement per message, and for
-Sluice every command `succeeded` with exactly its events. Results: a table on stdout and
-`bench/results.json`.
+Sluice every command `succeeded` with exactly its events. Results: a table on stdout, each
+speed target met or not, and `bench/results.json`. Row 0 (`bench.machine`) prices a round trip
+between two processes on this machine at the time of the run, the unit the other rows are made of.
 
 The gateway (4) and end-to-end (5) rows run the Procfile's own processes (`bench.stack`), each
 section on a redis-server of its own with the appendfsync it names, the load coming from a
