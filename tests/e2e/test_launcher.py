@@ -21,6 +21,7 @@ def listening(port: int) -> bool:
 
 
 def test_sigterm_stops_every_process_the_launcher_started(tmp_path: Path) -> None:
+    """Also: each Procfile entry is one process, whatever worker count a platform suggests."""
     ports = {name: free_port() for name in ("PORT", "ADMIN_PORT", "RELAY_PORT", "redis")}
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SLUICE_ADMIN_EMAIL")} | {
         "PORT": str(ports["PORT"]),
@@ -29,6 +30,7 @@ def test_sigterm_stops_every_process_the_launcher_started(tmp_path: Path) -> Non
         "SLUICE_REDIS_PORT": str(ports["redis"]),
         "SLUICE_DATA_DIR": str(tmp_path / "data"),
         "SLUICE_WORKER_METRICS_PORT": "0",
+        "WEB_CONCURRENCY": "2",  # as some platforms set it; uvicorn would fork that many
     }
     launcher = subprocess.Popen(
         [sys.executable, "-m", "infra.launcher"],
@@ -42,8 +44,10 @@ def test_sigterm_stops_every_process_the_launcher_started(tmp_path: Path) -> Non
     try:
         assert launcher.stdout is not None
         serving: set[str] = set()
+        printed: list[str] = []
         deadline = time.monotonic() + 60
         for line in launcher.stdout:
+            printed.append(line)
             for name in ("PORT", "ADMIN_PORT", "RELAY_PORT"):
                 if f"127.0.0.1:{ports[name]}" in line and "Uvicorn running on" in line:
                     serving.add(name)
@@ -51,6 +55,10 @@ def test_sigterm_stops_every_process_the_launcher_started(tmp_path: Path) -> Non
                 break
         assert serving == {"PORT", "ADMIN_PORT", "RELAY_PORT"}
         assert all(listening(port) for port in ports.values())
+        # One server process per entry: no uvicorn supervisor forking several (each would serve
+        # its own /metrics behind one port).
+        assert not [line for line in printed if "Started parent process" in line]
+        assert sum("Started server process" in line for line in printed) == 3
 
         launcher.send_signal(signal.SIGTERM)
         launcher.wait(timeout=30)
