@@ -362,6 +362,48 @@ async def test_under_the_rate_limit_a_signed_in_caller_is_known_from_the_same_re
     assert later[-1] == 429 and set(later[:-1]) <= {200}
 
 
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The limit counts per client address as uvicorn reports it: X-Forwarded-For is believed
+    from the proxies `FORWARDED_ALLOW_IPS` names, and ignored from anyone else."""
+    port = free_port()
+    env = {
+        **stack.env,
+        "PORT": str(port),
+        "RATE_LIMIT_PER_MINUTE": "2",
+        "FORWARDED_ALLOW_IPS": "127.0.0.3",
+    }
+    process = start_http(
+        "web-proxied", "api.public:create_app", port, env, tmp_path_factory.mktemp("proxy")
+    )
+
+    async def codes(local_address: str, forwarded_for: list[str]) -> list[int]:
+        transport = httpx.AsyncHTTPTransport(local_address=local_address)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", transport=transport
+        ) as client:
+            return [
+                (
+                    await client.get(
+                        f"/commands/{uuid.uuid4()}", headers={"x-forwarded-for": address}
+                    )
+                ).status_code
+                for address in forwarded_for
+            ]
+
+    try:
+        # Six requests against a limit of 2 a minute: even should a minute turn meanwhile,
+        # at least two of them are refused.
+        proxied = await codes("127.0.0.3", ["203.0.113.1"] * 6 + ["203.0.113.2"])
+        direct = await codes("127.0.0.4", [f"203.0.113.{i}" for i in range(10, 16)])
+    finally:
+        assert process.stop()
+    assert proxied[0] == 404 and proxied[:6].count(429) >= 2
+    assert proxied[6] == 404  # another client behind the same proxy: a budget of its own
+    assert direct[0] == 404 and direct.count(429) >= 2  # its forwarded addresses changed nothing
+
+
 async def test_with_redis_unreachable_a_command_is_unavailable_not_an_error(
     stack: Stack, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
