@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from infra import logs, scripts
+from infra import durability, logs, scripts
 from infra.bootstrap import ensure_first_admin
 from infra.gc_settings import tune_after_startup
 from infra.group_commit import GroupCommitter
@@ -56,6 +56,7 @@ def lifespan_for(
         app.state.sluice = state
         try:
             await scripts.load_all(redis)
+            await durability.report(redis, log)
             await ensure_first_admin(redis, settings, state.passwords)
         except Exception as error:  # Redis may come up later; requests answer 503 until then
             log.warning("start-up tasks skipped: %s", error)

@@ -15,7 +15,7 @@ from arq.cron import cron
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from infra import keys, logs
+from infra import durability, keys, logs
 from infra.errors import TRANSIENT
 from infra.gc_settings import tune_after_startup
 from infra.metrics import LAG
@@ -47,6 +47,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
     # No per-reply timeout: the consumers bound each batch as a whole (`iteration_timeout`).
     redis = connect(settings, socket_timeout=None)
+    await durability.report(redis, log)
     name = ConsumerName(redis, "worker", settings.consumer_name)
     consumer = await name.acquire()
     deps = Deps(settings=settings, redis=redis, consumer=consumer, arq=ctx["redis"])

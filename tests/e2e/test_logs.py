@@ -84,6 +84,17 @@ async def test_every_process_logs_json_lines_and_the_worker_adds_its_context(
     assert any(msg.startswith("Uvicorn running on") for msg in started)
 
 
+async def test_the_writing_processes_warn_of_a_server_that_may_lose_data(stack: Stack) -> None:
+    # The stack's redis-server runs without an append-only file, as a test server may.
+    for name in ("worker", "web", "admin"):
+        warned = [
+            r
+            for r in records(process(stack, name))
+            if str(r["msg"]).startswith("Redis may lose acknowledged commands: appendonly is off")
+        ]
+        assert [r["level"] for r in warned] == ["WARNING"], name
+
+
 async def test_the_worker_runs_on_uvloop(stack: Stack) -> None:
     started = [r["msg"] for r in records(process(stack, "worker")) if "consuming" in str(r["msg"])]
     assert started and started[0].endswith("(event loop: uvloop.Loop)"), started
