@@ -4,6 +4,7 @@ Run as `uvicorn api.relay:create_app --factory --ws-max-size 65536`: uvicorn enf
 frame size limit (closing with 1009), which an ASGI app cannot.
 """
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,12 +19,14 @@ from api.metrics import metrics_route
 from api.relay_endpoint import serve
 from api.relay_hub import Hub
 from api.relay_reader import Reader
-from infra import logs
+from infra import logs, partition_count
 from infra.errors import translated
 from infra.gc_settings import tune_after_startup
 from infra.group_read import GroupReader
 from infra.redis import connect
 from infra.settings import Settings, get_settings
+
+log = logging.getLogger("sluice.relay")
 
 
 class Relay:
@@ -48,6 +51,11 @@ class Relay:
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self._redis = connect(self.settings)
+        try:
+            await partition_count.check_at_start(self._redis, self.settings.partitions, log)
+        except partition_count.PartitionCountMismatch:
+            await self._redis.aclose()
+            raise
         self._lookups = GroupReader(self._redis)
         reader = Reader(self.settings, self.hub)
         await reader.start()

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from infra import durability, logs, scripts
+from infra import durability, logs, partition_count, scripts
 from infra.bootstrap import ensure_first_admin
 from infra.gc_settings import tune_after_startup
 from infra.group_commit import GroupCommitter
@@ -44,6 +44,11 @@ def lifespan_for(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = connect(settings)
+        try:
+            await partition_count.check_at_start(redis, settings.partitions, log)
+        except partition_count.PartitionCountMismatch:
+            await redis.aclose()
+            raise
         # The shared pipelines' own client: each flush is bounded whole, no reply one by one.
         grouped = connect(settings, socket_timeout=None)
         state = AppState(

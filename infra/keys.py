@@ -89,6 +89,11 @@ def session(token_hash: str) -> str:
     return f"{PREFIX}:session:{token_hash}"
 
 
+def partition_count() -> str:
+    """The SLUICE_PARTITIONS the server's data was written with (`infra.partition_count`)."""
+    return f"{PREFIX}:partitions"
+
+
 def revocations() -> str:
     return f"{PREFIX}:revocations"
 

@@ -7,6 +7,7 @@ import uvloop
 from arq.worker import get_kwargs
 
 from infra import logs
+from infra.partition_count import PartitionCountMismatch
 from worker.host import SluiceWorker
 from worker.main import WorkerSettings
 
@@ -19,7 +20,10 @@ def main() -> None:
     asyncio.set_event_loop(uvloop.new_event_loop())
     # arq types these settings loosely (its own CLI does the same call).
     settings: Any = get_kwargs(WorkerSettings)  # type: ignore[arg-type]
-    SluiceWorker(**settings).run()
+    try:
+        SluiceWorker(**settings).run()
+    except PartitionCountMismatch as error:  # logged already: exit with the reason, no trace
+        raise SystemExit(f"sluice worker: {error}") from None
 
 
 if __name__ == "__main__":

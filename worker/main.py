@@ -15,7 +15,7 @@ from arq.cron import cron
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from infra import durability, keys, logs
+from infra import durability, keys, logs, partition_count
 from infra.errors import TRANSIENT
 from infra.gc_settings import tune_after_startup
 from infra.metrics import LAG
@@ -47,6 +47,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
     # No per-reply timeout: the consumers bound each batch as a whole (`iteration_timeout`).
     redis = connect(settings, socket_timeout=None)
+    try:
+        await partition_count.check_at_start(redis, settings.partitions, log)
+    except partition_count.PartitionCountMismatch:
+        await redis.aclose()
+        raise
     await durability.report(redis, log)
     name = ConsumerName(redis, "worker", settings.consumer_name)
     consumer = await name.acquire()
