@@ -19,10 +19,11 @@ class PartitionCountMismatch(Exception):
     """This process's SLUICE_PARTITIONS is not the one the server's data was written with."""
 
 
-async def check(redis: "Redis", partitions: int) -> None:
-    """Records `partitions` on a server that has no count yet; raises `PartitionCountMismatch`
-    on one whose data has another, recorded or (for data older than the record) seen in its
-    command streams."""
+async def check(redis: "Redis", partitions: int, *, record: bool = True) -> None:
+    """Records `partitions` on a server that has no count yet (unless `record` is off: an
+    operator's look must not decide the count of a deployment to come); raises
+    `PartitionCountMismatch` on one whose data has another, recorded or (for data older than
+    the record) seen in its command streams."""
     async with redis.pipeline(transaction=False) as pipe:
         pipe.get(keys.partition_count())
         pipe.exists(keys.commands(0))
@@ -35,6 +36,8 @@ async def check(redis: "Redis", partitions: int) -> None:
             raise PartitionCountMismatch(_refusal(f"more than {partitions}", partitions))
         if first and not last:
             raise PartitionCountMismatch(_refusal(f"fewer than {partitions}", partitions))
+        if not record:
+            return
         await redis.set(keys.partition_count(), partitions, nx=True)
         recorded = await redis.get(keys.partition_count())  # whoever set it first
     if int(recorded) != partitions:

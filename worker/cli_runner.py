@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import click
 from redis.asyncio import Redis
 
-from infra import operations
-from infra.errors import Unavailable
+from infra import operations, partition_count
+from infra.errors import Unavailable, translated
 from infra.redis import connect
 from infra.settings import Settings
 
@@ -36,6 +36,8 @@ def run(ctx: click.Context, job: Callable[["Redis", Settings], Awaitable[T]]) ->
     async def with_redis() -> T:
         redis = connect(settings)
         try:
+            async with translated():
+                await partition_count.check(redis, settings.partitions, record=False)
             return await job(redis, settings)
         finally:
             await redis.aclose()
@@ -45,7 +47,11 @@ def run(ctx: click.Context, job: Callable[["Redis", Settings], Awaitable[T]]) ->
     except Unavailable as error:
         where = _where(settings.redis_url)
         raise Failure(f"cannot reach Redis at {where}: {error}", EXIT_UNREACHABLE) from None
-    except (operations.DeadLetterNotFound, operations.NotRedrivable) as error:
+    except (
+        operations.DeadLetterNotFound,
+        operations.NotRedrivable,
+        partition_count.PartitionCountMismatch,
+    ) as error:
         raise Failure(str(error)) from None
     except Exception as error:  # e.g. a key of the wrong type: still one line, not a traceback
         raise Failure(f"{type(error).__name__}: {error}") from None

@@ -2,12 +2,15 @@
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from redis.asyncio import Redis
 
 from infra import keys
-from infra.embedded_redis import free_port
+from infra.embedded_redis import EmbeddedRedis, free_port
 from infra.partition_count import PartitionCountMismatch, check, check_at_start
 
 
@@ -71,4 +74,35 @@ async def test_at_start_a_mismatch_is_logged_and_raised_an_absent_server_only_lo
     assert [(r.levelname, r.getMessage()[:20]) for r in caplog.records] == [
         ("ERROR", "refusing to start: t"),
         ("WARNING", "could not check the "),
+    ]
+
+
+def sluice(url: str, partitions: int) -> subprocess.CompletedProcess[str]:
+    """The operator CLI as a shell runs it, with a count of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "worker.cli", "--redis-url", url, "streams"],
+        env=env | {"SLUICE_PARTITIONS": str(partitions)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_the_cli_refuses_another_count_in_one_line_and_records_none(
+    redis: Redis, redis_server: EmbeddedRedis
+) -> None:
+    looked = await asyncio.to_thread(sluice, redis_server.url, 8)  # an empty server
+    assert looked.returncode == 0, looked.stderr
+    assert await redis.get(keys.partition_count()) is None  # a look decides nothing
+
+    await check(redis, 4)
+    refused = await asyncio.to_thread(sluice, redis_server.url, 8)
+
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "sluice: this Redis holds data written with SLUICE_PARTITIONS=4, and this process has "
+        "8: the partition count is fixed for the life of the data (start every process with "
+        "the data's count)"
     ]
