@@ -79,8 +79,11 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
     return exc.response()
 
 
+UNAVAILABLE = "the store cannot be reached or refuses writes for now: retry with the same id"
+
+
 async def on_unavailable(request: Request, exc: Exception) -> Response:
-    return ApiError(503, "unavailable", "the store is unreachable; nothing was done").response()
+    return ApiError(503, "unavailable", UNAVAILABLE).response()
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

@@ -7,7 +7,8 @@ from redis import exceptions as redis_errors
 
 
 class Unavailable(Exception):
-    """Redis could not be reached or did not answer in time: a transient failure."""
+    """Redis could not be reached, did not answer in time, or refuses writes for now: a
+    transient failure."""
 
 
 TRANSIENT = (
@@ -18,6 +19,23 @@ TRANSIENT = (
     redis_errors.TryAgainError,
     OSError,
 )
+
+
+# The server is up but refuses writes for now: full under `noeviction` (OOM), a replica since a
+# failover (READONLY), a failed snapshot with stop-writes-on-bgsave-error (MISCONF), too few
+# replicas (NOREPLICAS, MASTERDOWN). The write did not happen, and may once the operator acts:
+# an outage, not a bug. Inside a script the error comes wrapped, its code within the message.
+REFUSED_WRITE_CODES = ("OOM", "READONLY", "MISCONF", "NOREPLICAS", "MASTERDOWN")
+REFUSED_WRITES = (redis_errors.OutOfMemoryError, redis_errors.ReadOnlyError)
+
+
+def refuses_writes(error: BaseException) -> bool:
+    if isinstance(error, REFUSED_WRITES):
+        return True
+    if not isinstance(error, redis_errors.ResponseError):
+        return False
+    text = str(error)
+    return any(text.startswith(code) or f"-{code} " in text for code in REFUSED_WRITE_CODES)
 
 
 # A connection lost inside a WATCH comes back as WatchError, not as a connection error.
@@ -44,7 +62,7 @@ def is_group_exists(error: BaseException) -> bool:
 
 def translate(error: Exception) -> Exception:
     """The error a caller should see: `Unavailable` for a transient one, else the error itself."""
-    if isinstance(error, TRANSIENT):
+    if isinstance(error, TRANSIENT) or refuses_writes(error):
         unavailable = Unavailable(str(error) or type(error).__name__)
         unavailable.__cause__ = error
         return unavailable
@@ -57,6 +75,10 @@ async def translated() -> AsyncIterator[None]:
         yield
     except TRANSIENT as error:
         raise translate(error) from error
+    except redis_errors.ResponseError as error:
+        if refuses_writes(error):
+            raise translate(error) from error
+        raise
 
 
 def own_copy(error: Exception) -> Exception:

@@ -1,5 +1,6 @@
 """Every row of the contract's POST /command table, over real HTTP against real processes."""
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -8,11 +9,15 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from infra.embedded_redis import free_port
+from infra.embedded_redis import EmbeddedRedis, free_port
 from infra.keys import partition_of_aggregate
 from tests.e2e.client import listen, login, register, unique_email, wait_projected
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, start_http
 from tests.e2e.processes import Stack, base_env
+
+# 1 MB written by the server itself: a 1 MB SET would leave a query buffer of that size behind,
+# freed by the server's cron a moment later, and the server would have room again.
+BALLAST = "for i = 1, 1000 do redis.call('SET', 'ballast:' .. i, string.rep('x', 1000)) end"
 
 
 async def command_entries(stack: Stack) -> int:
@@ -423,6 +428,45 @@ async def test_with_redis_unreachable_a_command_is_unavailable_not_an_error(
     assert response.json()["error"]["code"] == "unavailable"
     assert ready.status_code == 503
     assert health.status_code == 200
+
+
+async def test_with_redis_full_a_command_and_a_login_are_unavailable_not_errors(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Under `noeviction`, a full server refuses writes: the gateway answers 503, as for an
+    outage, and never 500."""
+    root = tmp_path_factory.mktemp("full")
+    server = EmbeddedRedis(
+        root / "redis",
+        free_port(),
+        appendonly=False,
+        executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
+    ).start()
+    port = free_port()
+    env = base_env(server.url, PORT=str(port), RATE_LIMIT_PER_MINUTE="0")
+    process = start_http("web-full", "api.public:create_app", port, env, root)
+    redis = Redis.from_url(server.url)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            email = unique_email()
+            accepted = await client.post("/command", json=registration(email))
+            await redis.eval(BALLAST, 0)
+            used = (await redis.info("memory"))["used_memory"]
+            await redis.config_set("maxmemory", str(used - 500_000))  # full from now on
+            refused = await client.post("/command", json=registration(unique_email()))
+            login = await client.post(
+                "/auth/login", json={"email": email, "password": "a long enough password"}
+            )
+            ready = await client.get("/ready")
+    finally:
+        await redis.aclose()
+        assert process.stop()
+        server.stop()
+    assert accepted.status_code == 202
+    for response in (refused, login):
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "unavailable"
+    assert ready.status_code == 200  # it answers: only writes are refused
 
 
 def registration(email: str) -> dict[str, object]:

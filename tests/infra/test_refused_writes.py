@@ -1,0 +1,97 @@
+"""A server that is up but refuses writes is an outage, not a bug: `Unavailable`, as when it is
+down. Each refusal produced by a real redis-server."""
+
+import os
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.errors import Unavailable, refuses_writes, translated
+
+# 1 MB written by the server itself: a 1 MB SET would leave a query buffer of that size behind,
+# freed by the server's cron a moment later, and the server would have room again.
+BALLAST = "for i = 1, 1000 do redis.call('SET', 'ballast:' .. i, string.rep('x', 1000)) end"
+
+
+@asynccontextmanager
+async def server(root: Path, options: Sequence[str] = ()) -> AsyncIterator[EmbeddedRedis]:
+    running = EmbeddedRedis(
+        root / str(free_port()),
+        free_port(),
+        appendonly=False,
+        executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
+        options=options,
+    ).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+async def full(redis: Redis) -> None:
+    """Lowers maxmemory under what the server holds: under `noeviction`, writes are refused."""
+    await redis.eval(BALLAST, 0)
+    used = (await redis.info("memory"))["used_memory"]
+    await redis.config_set("maxmemory", str(used - 500_000))
+
+
+async def refusal(redis: Redis, *, in_script: bool = False) -> ResponseError:
+    try:
+        if in_script:
+            await redis.eval("return redis.call('SET', KEYS[1], 'v')", 1, "k")
+        else:
+            await redis.set("k", "v")
+    except ResponseError as error:
+        return error
+    raise AssertionError("the write was not refused")
+
+
+@pytest.mark.parametrize("in_script", [False, True])
+async def test_a_full_server_refuses_writes_and_that_is_unavailable(
+    tmp_path: Path, in_script: bool
+) -> None:
+    async with server(tmp_path) as running:
+        redis = Redis.from_url(running.url)
+        try:
+            await full(redis)
+            error = await refusal(redis, in_script=in_script)
+            with pytest.raises(Unavailable):
+                async with translated():
+                    await redis.set("k", "v")
+            assert await redis.get("ballast:1") is not None  # reads go on
+        finally:
+            await redis.aclose()
+
+    assert refuses_writes(error), repr(error)
+
+
+async def test_a_replica_refuses_writes_and_that_is_unavailable(tmp_path: Path) -> None:
+    async with (
+        server(tmp_path) as primary,
+        server(tmp_path, ("--replicaof", "127.0.0.1", str(primary.port))) as replica,
+    ):
+        redis = Redis.from_url(replica.url)
+        try:
+            error = await refusal(redis)
+            with pytest.raises(Unavailable):
+                async with translated():
+                    await redis.set("k", "v")
+        finally:
+            await redis.aclose()
+
+    assert refuses_writes(error), repr(error)
+
+
+async def test_any_other_refusal_is_the_caller_s_error_as_it_was(redis: Redis) -> None:
+    await redis.rpush("a-list", "x")
+
+    with pytest.raises(ResponseError, match="WRONGTYPE") as raised:
+        async with translated():
+            await redis.set("a-list", "v", get=True)  # GET of a list: WRONGTYPE
+
+    assert not refuses_writes(raised.value)
