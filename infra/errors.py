@@ -69,6 +69,11 @@ def translate(error: Exception) -> Exception:
     return error
 
 
+def is_unavailable(error: Exception) -> bool:
+    """Whether the error is an outage (translated or not yet): retried, not a bug."""
+    return isinstance(error, Unavailable) or isinstance(translate(error), Unavailable)
+
+
 @asynccontextmanager
 async def translated() -> AsyncIterator[None]:
     try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra import logs, scripts
-from infra.errors import is_no_group
+from infra.errors import is_no_group, is_unavailable
 from infra.group_read import Along
 from infra.streams import Entry, autoclaim, ensure_group, flatten_read
 from worker.deps import Deps
@@ -104,13 +104,16 @@ class StreamConsumer(abc.ABC):
             await self._consume()
 
     async def _consume(self) -> None:
-        await self.prepare()
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
-        settled_own = False
+        prepared = settled_own = False
         while not self.stopping.is_set():
             try:
-                if not settled_own:  # under the same guard as every read: a failure retries
+                # Under the same guard as every read: a Redis away at start is waited for.
+                if not prepared:
+                    await self.prepare()
+                    prepared = True
+                if not settled_own:
                     await self._settle_own_pending()
                     settled_own = True
                 if loop.time() >= next_sweep:
@@ -122,9 +125,13 @@ class StreamConsumer(abc.ABC):
             except Exception as error:
                 if is_no_group(error):
                     log.warning("%s: consumer group missing; creating it again", self.group)
-                    await self.prepare()
+                    prepared = False
                     continue
-                log.exception("%s: consumer iteration failed; retrying", self.group)
+                if is_unavailable(error):  # an outage, not a bug: one line, no traceback
+                    reason = f"{type(error).__name__}: {error}" if str(error) else repr(error)
+                    log.warning("%s: Redis unavailable (%s); retrying", self.group, reason)
+                else:
+                    log.exception("%s: consumer iteration failed; retrying", self.group)
                 await asyncio.sleep(0.5)  # back off from a failing Redis
         try:  # stopped: the batch held back is settled too (a cancellation leaves it pending)
             async with asyncio.timeout(self.iteration_timeout):
