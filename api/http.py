@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from infra.errors import Unavailable
+from infra.errors import Unavailable, is_unavailable
 
 
 class JSONResponse(Response):
@@ -94,6 +94,9 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    # An outage that reached here untranslated is still an outage: 503, as everywhere else.
+    if is_unavailable(exc):
+        return await on_unavailable(request, exc)
     # The traceback is logged by the server; the client learns only that it was not its fault.
     return ApiError(500, "internal_error", "unexpected server error").response()
 
