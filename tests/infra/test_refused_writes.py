@@ -4,14 +4,22 @@ down. Each refusal produced by a real redis-server."""
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from arq import Retry
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from events.codec import encoder
+from infra.command_log import envelope_for
 from infra.embedded_redis import EmbeddedRedis, free_port
 from infra.errors import Unavailable, refuses_writes, translated
+from infra.identity import registration
+from infra.settings import Settings
+from worker.delayed import _submit_follow_up
+from worker.deps import Deps
 
 # 1 MB written by the server itself: a 1 MB SET would leave a query buffer of that size behind,
 # freed by the server's cron a moment later, and the server would have room again.
@@ -95,3 +103,24 @@ async def test_any_other_refusal_is_the_caller_s_error_as_it_was(redis: Redis) -
             await redis.set("a-list", "v", get=True)  # GET of a list: WRONGTYPE
 
     assert not refuses_writes(raised.value)
+
+
+async def test_a_follow_up_refused_by_a_full_server_is_retried_not_dropped(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """A delayed follow-up's arq job is that command's only copy: a refusal must retry it."""
+    command, aggregate_id = registration(
+        email="later@example.com", password_hash="$argon2id$fake", display_name=None, partitions=4
+    )
+    envelope = envelope_for(settings=settings, command=command, aggregate_id=aggregate_id)
+    async with server(tmp_path) as running:
+        redis = Redis.from_url(running.url)
+        ctx = {"deps": Deps(replace(settings, redis_url=running.url), redis, consumer="w")}
+        try:
+            await full(redis)
+            with pytest.raises(Retry):
+                await _submit_follow_up(ctx, encoder.encode(envelope).decode())
+            await redis.config_set("maxmemory", "0")
+            assert await _submit_follow_up(ctx, encoder.encode(envelope).decode())
+        finally:
+            await redis.aclose()
