@@ -12,7 +12,7 @@ from api.commands import command_endpoint, get_command
 from api.http import EXCEPTION_HANDLERS
 from api.metrics import measure_lag, metrics_route
 from api.state import lifespan_for
-from infra.settings import Settings, get_settings
+from infra.settings import Settings, settings_or_exit
 
 
 async def admin_get_command(request: Request) -> Response:
@@ -21,7 +21,7 @@ async def admin_get_command(request: Request) -> Response:
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or get_settings()
+    settings = settings or settings_or_exit("admin")
     return Starlette(
         routes=[
             *health.ROUTES,

@@ -14,11 +14,11 @@ from api.http import EXCEPTION_HANDLERS
 from api.metrics import metrics_route
 from api.rate_limiting import RateLimitMiddleware
 from api.state import lifespan_for
-from infra.settings import Settings, get_settings
+from infra.settings import Settings, settings_or_exit
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or get_settings()
+    settings = settings or settings_or_exit("web")
     return Starlette(
         routes=[
             *health.ROUTES,

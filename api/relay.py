@@ -24,7 +24,7 @@ from infra.errors import translated
 from infra.gc_settings import tune_after_startup
 from infra.group_read import GroupReader
 from infra.redis import connect
-from infra.settings import Settings, get_settings
+from infra.settings import Settings, settings_or_exit
 
 log = logging.getLogger("sluice.relay")
 
@@ -84,7 +84,7 @@ class Relay:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     logs.configure("relay")  # while uvicorn's factory runs: its start-up lines too
-    relay = Relay(settings or get_settings())
+    relay = Relay(settings or settings_or_exit("relay"))
     app = Starlette(
         routes=[
             Route("/health", relay.health),

@@ -143,3 +143,12 @@ def from_env() -> Settings:
 @cache
 def get_settings() -> Settings:
     return from_env()
+
+
+def settings_or_exit(process: str) -> Settings:
+    """`get_settings` for a process starting: a bad value stops it with one line saying which,
+    not a traceback."""
+    try:
+        return get_settings()
+    except SettingsError as error:
+        raise SystemExit(f"sluice {process}: {error}") from None

@@ -20,7 +20,7 @@ from infra.errors import TRANSIENT
 from infra.gc_settings import tune_after_startup
 from infra.metrics import LAG
 from infra.redis import connect
-from infra.settings import get_settings
+from infra.settings import get_settings, settings_or_exit
 from infra.stream_stats import stream_stats
 from infra.streams import trim_settled
 from worker import metrics_server
@@ -159,7 +159,7 @@ def arq_redis_settings(dsn: str) -> RedisSettings:
 
 
 class WorkerSettings:
-    redis_settings = arq_redis_settings(get_settings().arq_redis)
+    redis_settings = arq_redis_settings(settings_or_exit("worker").arq_redis)
     on_startup = startup
     on_shutdown = shutdown
     functions: ClassVar[list[Any]] = [retry_command, submit_follow_up]
