@@ -3,6 +3,7 @@
 import os
 from dataclasses import dataclass, field
 from functools import cache
+from urllib.parse import urlsplit
 
 
 class SettingsError(ValueError):
@@ -30,6 +31,21 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _redis_url(name: str, default: str) -> str:
+    """A Redis URL as redis-py takes it. A bad one is not echoed back: it may hold a password."""
+    raw = os.environ.get(name) or default
+    if not raw:
+        return raw
+    parts = urlsplit(raw)
+    if parts.scheme not in REDIS_SCHEMES or not (parts.hostname or parts.path):
+        schemes = ", ".join(f"{scheme}://" for scheme in REDIS_SCHEMES)
+        raise SettingsError(f"{name} must be a URL starting with {schemes}")
+    return raw
 
 
 def _list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,8 +113,8 @@ class Settings:
 
 def from_env() -> Settings:
     return Settings(
-        redis_url=os.environ.get("REDIS_URL") or Settings.redis_url,
-        arq_redis_url=os.environ.get("ARQ_REDIS_URL", ""),
+        redis_url=_redis_url("REDIS_URL", Settings.redis_url),
+        arq_redis_url=_redis_url("ARQ_REDIS_URL", ""),
         port=_int("PORT", 8000, 1),
         admin_port=_int("ADMIN_PORT", 8001, 1),
         relay_port=_int("RELAY_PORT", 8002, 1),
