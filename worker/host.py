@@ -1,25 +1,57 @@
 """The arq worker that hosts Sluice's consumers, hardened against a Redis outage mid-poll.
 
-arq's `start_jobs` watches a key in a pipeline; a connection lost while watching raises
-`WatchError` out of its poll loop and ends the process. Here that costs one poll: the job slot
-it took is given back and the job is picked up again on a later poll, once Redis is back.
+arq's poll loop writes to Redis at every turn: it takes jobs (watching a key in a pipeline),
+starts and settles them, records its health and queues its cron jobs. It handles none of those
+writes failing: a connection lost while watching (`WatchError`), or a server refusing writes
+(full under `noeviction`, a read-only replica), raises out of the loop and ends the process,
+the stream consumers it hosts with it. Here each costs one turn instead:
+
+- a job slot taken but not started is given back, and the job is taken again on a later poll;
+- a job that could not be run or settled is run again once its in-progress mark expires (the
+  jobs are idempotent: a retry re-appends a command, a follow-up submits one, each once);
+- a heartbeat that could not be recorded, and the cron jobs it would have queued, wait for the
+  next heartbeat (the cron jobs are periodic sweeps).
 """
 
 import logging
 
 from arq.worker import Worker
 
-from infra.errors import TRANSIENT_IN_TRANSACTION, Unavailable
+from infra.errors import TRANSIENT_IN_TRANSACTION, is_unavailable
 
 log = logging.getLogger("sluice.worker")
+
+
+def is_outage(error: Exception) -> bool:
+    return isinstance(error, TRANSIENT_IN_TRANSACTION) or is_unavailable(error)
 
 
 class SluiceWorker(Worker):
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         try:
             await super().start_jobs(job_ids)
-        except (Unavailable, *TRANSIENT_IN_TRANSACTION) as error:
+        except Exception as error:
+            if not is_outage(error):
+                raise
             # Raised between taking a job slot and starting the job's task: give the slot back.
             self.job_counter -= 1
             self.sem.release()
             log.warning("could not start queued jobs (%s); retrying on the next poll", error)
+
+    async def run_job(self, job_id: str, score: int) -> None:
+        try:
+            await super().run_job(job_id, score)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning(
+                "job %s could not be run or settled (%s); it runs again later", job_id, error
+            )
+
+    async def heart_beat(self) -> None:
+        try:
+            await super().heart_beat()
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning("could not record the heartbeat or queue cron jobs (%s)", error)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tests.chaos.cluster import Cluster
 from tests.chaos.common import FULL, SHORT, Scenario, Sizes
+from tests.chaos.full import redis_full
 from tests.chaos.relay import relay_kill
 from tests.chaos.retries import retries
 from tests.chaos.scenarios import poison, redis_restart, worker_kills
@@ -28,6 +29,7 @@ SCENARIOS: dict[int, tuple[str, Scenario]] = {
     3: ("retries + redrive", retries),
     4: ("poison messages", poison),
     5: ("relay SIGKILL", relay_kill),
+    6: ("Redis full", redis_full),
 }
 
 

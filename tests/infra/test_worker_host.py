@@ -1,14 +1,19 @@
-"""The worker survives a Redis outage in the middle of arq's job start."""
+"""The worker survives a Redis outage or a full Redis in the middle of arq's poll loop."""
 
+import asyncio
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.cron import cron
+from arq.worker import func
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import WatchError
 
-from infra.embedded_redis import EmbeddedRedis
+from infra.embedded_redis import EmbeddedRedis, free_port
 from worker.host import SluiceWorker
 
 
@@ -51,3 +56,55 @@ async def test_a_connection_lost_while_starting_a_job_gives_its_slot_back(
 
     assert worker.job_counter == 0
     assert not worker.sem.locked()
+
+
+# 1 MB written by the server itself (a command that large would leave a query buffer behind,
+# freed a moment later, and room with it).
+BALLAST = "for i = 1, 1000 do redis.call('SET', 'ballast:' .. i, string.rep('x', 1000)) end"
+
+
+async def test_a_full_server_costs_arq_s_loop_turns_not_the_process(tmp_path: Path) -> None:
+    """Full under `noeviction`, Redis refuses arq's writes: taking a job, recording its health,
+    queuing its cron jobs. The loop goes on turning, and the job runs once there is room."""
+    server = EmbeddedRedis(
+        tmp_path / "redis",
+        free_port(),
+        appendonly=False,
+        executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
+    ).start()
+    pool = await create_pool(RedisSettings.from_dsn(server.url))
+    ran = asyncio.Event()
+
+    async def job(ctx: dict[str, Any]) -> None:
+        ran.set()
+
+    async def sweep(ctx: dict[str, Any]) -> None:
+        return None
+
+    worker = SluiceWorker(
+        functions=[func(job, name="job")],
+        cron_jobs=[cron(sweep, second=set(range(60)))],  # due at every heartbeat
+        redis_pool=pool,
+        handle_signals=False,
+        health_check_interval=0,  # recorded at every turn: a write every time
+    )
+    try:
+        await pool.enqueue_job("job")
+        await pool.eval(BALLAST, 0)
+        used = (await pool.info("memory"))["used_memory"]
+        await pool.config_set("maxmemory", str(used - 500_000))
+        for _ in range(5):  # each turn meets a refusal; none may end the loop
+            await worker._poll_iteration()
+        assert not ran.is_set()
+
+        await pool.config_set("maxmemory", "0")
+        async with asyncio.timeout(10):
+            while not ran.is_set():
+                await worker._poll_iteration()
+                await asyncio.sleep(0.01)  # arq's own pause between polls
+    finally:
+        for task in worker.tasks.values():  # what a refused turn left behind
+            task.cancel()
+        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+        await pool.aclose()
+        server.stop()

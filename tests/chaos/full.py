@@ -1,0 +1,61 @@
+"""6. Redis full mid-load: under `noeviction` it refuses every write until there is room again."""
+
+import asyncio
+
+from tests.chaos.cluster import Cluster
+from tests.chaos.common import Sizes, checker, note, reached, settle, stopped
+from tests.chaos.load import Tally, run_load, sign_up
+from tests.chaos.scenarios import LOAD_WITHIN, OUTAGE_REFUSALS, OUTAGE_SECONDS, SETTLE_WITHIN
+from tests.chaos.verify import Figures
+
+WORKERS = ("worker-1", "worker-2")
+# 4 MB written by the server itself (a command that large would leave a query buffer behind,
+# freed a moment later, and room with it); the limit then goes 2 MB under what it holds.
+BALLAST_KEYS = 4000
+BALLAST = (
+    f"for i = 1, {BALLAST_KEYS} do redis.call('SET', 'ballast:' .. i, string.rep('x', 1000)) end"
+)
+UNDER_BY = 2_000_000
+
+
+async def redis_full(cluster: Cluster, sizes: Sizes) -> Figures:
+    await cluster.start(workers=len(WORKERS))
+    users = await sign_up(cluster, sizes.users)
+    tally = Tally()
+    going = tally.when(lambda t: t.answers["202"] >= sizes.redis_load // 3)
+    refusing = tally.when(lambda t: t.answers["503"] >= OUTAGE_REFUSALS)
+    load = asyncio.create_task(
+        run_load(
+            cluster,
+            users,
+            label="full",
+            count=sizes.redis_load,
+            concurrency=sizes.clients,
+            within=LOAD_WITHIN,
+            tally=tally,
+        )
+    )
+    try:
+        await reached(going, 60, "the load never got going")
+        async with checker(cluster) as redis:
+            await redis.eval(BALLAST, 0)
+            used = (await redis.info("memory"))["used_memory"]
+            await redis.config_set("maxmemory", str(used - UNDER_BY))
+            accepted_before = len(tally.accepted)
+            # Full long enough for every process to run into it: a chosen duration.
+            await asyncio.sleep(OUTAGE_SECONDS)
+            await reached(refusing, 30, "the gateway never refused a request with Redis full")
+            await redis.config_set("maxmemory", "0")
+            await redis.delete(*(f"ballast:{i}" for i in range(1, BALLAST_KEYS + 1)))
+        note(f"Redis full after {accepted_before} acceptances, for {OUTAGE_SECONDS:.0f}s or more")
+        await load
+    finally:
+        await stopped(load)
+    figures = await settle(cluster, tally, users, within=SETTLE_WITHIN)
+    note(f"answers: {dict(sorted(tally.answers.items()))}")
+    figures.check(tally.answers["503"] > 0, "no 503 while Redis was full")
+    figures.check(tally.answers["500"] == 0, "a 500 while Redis was full")
+    dead = [name for name in WORKERS if not cluster.alive(name)]
+    figures.check(not dead, f"died while Redis was full: {dead}")
+    figures.check(figures.succeeded == figures.accepted, "every rename should have succeeded")
+    return figures
