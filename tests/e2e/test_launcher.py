@@ -69,6 +69,10 @@ def test_sigterm_stops_every_process_the_launcher_started(tmp_path: Path) -> Non
             time.sleep(0.1)
         assert [name for name, port in ports.items() if listening(port)] == []
     finally:
+        if launcher.poll() is None:  # the test failed before stopping it: it stops its own
+            launcher.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                launcher.wait(timeout=30)
         with contextlib.suppress(ProcessLookupError):  # whatever is left of its group
             os.killpg(launcher.pid, signal.SIGKILL)
         launcher.wait()
