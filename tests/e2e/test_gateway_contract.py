@@ -444,24 +444,27 @@ async def test_with_redis_full_a_command_and_a_login_are_unavailable_not_errors(
     ).start()
     port = free_port()
     env = base_env(server.url, PORT=str(port), RATE_LIMIT_PER_MINUTE="0")
-    process = start_http("web-full", "api.public:create_app", port, env, root)
-    redis = Redis.from_url(server.url)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            email = unique_email()
-            accepted = await client.post("/command", json=registration(email))
-            await redis.eval(BALLAST, 0)
-            used = (await redis.info("memory"))["used_memory"]
-            await redis.config_set("maxmemory", str(used - 500_000))  # full from now on
-            refused = await client.post("/command", json=registration(unique_email()))
-            login = await client.post(
-                "/auth/login", json={"email": email, "password": "a long enough password"}
-            )
-            ready = await client.get("/ready")
+        process = start_http("web-full", "api.public:create_app", port, env, root)
+        redis = Redis.from_url(server.url)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                email = unique_email()
+                accepted = await client.post("/command", json=registration(email))
+                await redis.eval(BALLAST, 0)
+                used = (await redis.info("memory"))["used_memory"]
+                await redis.config_set("maxmemory", str(used - 500_000))  # full from now on
+                refused = await client.post("/command", json=registration(unique_email()))
+                login = await client.post(
+                    "/auth/login", json={"email": email, "password": "a long enough password"}
+                )
+                ready = await client.get("/ready")
+        finally:
+            await redis.aclose()
+            stopped_cleanly = process.stop()
     finally:
-        await redis.aclose()
-        assert process.stop()
         server.stop()
+    assert stopped_cleanly
     assert accepted.status_code == 202
     for response in (refused, login):
         assert response.status_code == 503, response.text
