@@ -8,7 +8,8 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, TypeVar
 
 from arq.connections import RedisSettings
 from arq.cron import cron
@@ -16,7 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from infra import durability, keys, logs, partition_count
-from infra.errors import TRANSIENT
+from infra.errors import TRANSIENT, is_unavailable
 from infra.gc_settings import tune_after_startup
 from infra.metrics import LAG
 from infra.redis import connect
@@ -35,8 +36,11 @@ from worker.retries import retry_command
 
 log = logging.getLogger("sluice.worker")
 
+T = TypeVar("T")
+
 STALE_CONSUMER_IDLE_MS = 3600 * 1000
 LAG_EVERY_SECONDS = 5
+START_RETRY_FIRST, START_RETRY_LAST = 0.1, 5.0  # seconds between start-up attempts
 # arq's poll loop has no error handling of its own: without retries on its connection, one
 # Redis blip (a restart, a failover) ends the worker process. Backoff up to 1 s, ~1 minute in all.
 ARQ_RETRIES = 60
@@ -48,13 +52,17 @@ async def startup(ctx: dict[str, Any]) -> None:
     # No per-reply timeout: the consumers bound each batch as a whole (`iteration_timeout`).
     redis = connect(settings, socket_timeout=None)
     try:
-        await partition_count.check_at_start(redis, settings.partitions, log)
-    except partition_count.PartitionCountMismatch:
+        await _once_redis_takes_it(
+            "checking the data's partition count",
+            lambda: partition_count.check(redis, settings.partitions),
+        )
+    except partition_count.PartitionCountMismatch as error:
+        log.error("refusing to start: %s", error)
         await redis.aclose()
         raise
     await durability.report(redis, log)
     name = ConsumerName(redis, "worker", settings.consumer_name)
-    consumer = await name.acquire()
+    consumer = await _once_redis_takes_it("taking a consumer name", name.acquire)
     deps = Deps(settings=settings, redis=redis, consumer=consumer, arq=ctx["redis"])
     commands = CommandConsumer(deps)
     projector = Projector(deps)
@@ -81,6 +89,22 @@ async def startup(ctx: dict[str, Any]) -> None:
         loop.__module__,
         loop.__qualname__,
     )
+
+
+async def _once_redis_takes_it(what: str, step: Callable[[], Awaitable[T]]) -> T:
+    """`step`, retried with backoff while Redis is away or refuses writes (a full server): a
+    worker started meanwhile waits instead of exiting (under `make run`, with every other
+    process). A SIGTERM meanwhile cancels the wait, as it would any start-up."""
+    delay = START_RETRY_FIRST
+    while True:
+        try:
+            return await step()
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            log.warning("%s: Redis unavailable (%s); retrying in %.1f s", what, error, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, START_RETRY_LAST)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
