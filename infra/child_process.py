@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class Process:
     """A child process whose output goes to a log file; `wait_for` returns once it printed a
-    marker line."""
+    marker line (each call its own marker: a process may be followed from one line to the
+    next)."""
 
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
@@ -23,18 +24,23 @@ class Process:
         self.process = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
-        self._marker = ""
-        self._marker_seen = threading.Event()
         self._lines: list[str] = []
-        self._reader: threading.Thread | None = None
-
-    def wait_for(self, marker: str, timeout: float = 30.0) -> None:
-        """Returns once a line holding `marker` was printed; stops the process and raises with
-        its output if it exits or stays silent for `timeout` seconds first."""
-        self._marker = marker
+        self._ended = False
+        self._printed = threading.Condition()  # notified at each line, and at the end
         self._reader = threading.Thread(target=self._follow, daemon=True)
         self._reader.start()
-        if not self._marker_seen.wait(timeout) or self.process.poll() is not None:
+
+    def wait_for(self, marker: str, timeout: float = 30.0) -> None:
+        """Returns once a line holding `marker` was printed, now or before; stops the process
+        and raises with its output if it exits or stays silent for `timeout` seconds first."""
+
+        def printed() -> bool:
+            return any(marker in line for line in self._lines)
+
+        with self._printed:
+            self._printed.wait_for(lambda: self._ended or printed(), timeout)
+            seen = printed()
+        if not seen or self.process.poll() is not None:
             self.stop()
             raise RuntimeError(f"{self.name} did not start:\n{self.output()}")
 
@@ -45,10 +51,12 @@ class Process:
                 line = raw.decode(errors="replace")
                 log.write(line)
                 log.flush()
-                self._lines.append(line)
-                if self._marker in line:
-                    self._marker_seen.set()
-        self._marker_seen.set()  # exited: let `wait_for` see it
+                with self._printed:
+                    self._lines.append(line)
+                    self._printed.notify_all()
+        with self._printed:  # exited: let `wait_for` see it
+            self._ended = True
+            self._printed.notify_all()
 
     def output(self) -> str:
         """Everything the process printed so far."""
@@ -67,8 +75,7 @@ class Process:
                 self.process.kill()
                 self.process.wait()
                 raise RuntimeError(f"{self.name} ignored SIGTERM:\n{self.output()}") from None
-        if self._reader is not None:
-            self._reader.join(5)
+        self._reader.join(5)
         if self.process.stdout is not None:
             self.process.stdout.close()
         return self.process.returncode in (0, -signal.SIGTERM)
