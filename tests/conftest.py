@@ -1,6 +1,5 @@
 """Shared fixtures: one real redis-server per session on a free port, flushed per test."""
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -8,18 +7,14 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.embedded_redis import EmbeddedRedis
 from infra.settings import Settings
+from tests.redis_servers import own_server
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(
-        Path(tmp_path_factory.mktemp("redis")),
-        free_port(),
-        appendonly=False,
-        executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
-    ).start()
+    server = own_server(Path(tmp_path_factory.mktemp("redis"))).start()
     yield server
     server.stop()
 

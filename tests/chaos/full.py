@@ -7,15 +7,10 @@ from tests.chaos.common import Sizes, checker, note, reached, settle, stopped
 from tests.chaos.load import Tally, run_load, sign_up
 from tests.chaos.scenarios import LOAD_WITHIN, OUTAGE_REFUSALS, OUTAGE_SECONDS, SETTLE_WITHIN
 from tests.chaos.verify import Figures
+from tests.redis_servers import fill, make_room
 
 WORKERS = ("worker-1", "worker-2")
-# 4 MB written by the server itself (a command that large would leave a query buffer behind,
-# freed a moment later, and room with it); the limit then goes 2 MB under what it holds.
-BALLAST_KEYS = 4000
-BALLAST = (
-    f"for i = 1, {BALLAST_KEYS} do redis.call('SET', 'ballast:' .. i, string.rep('x', 1000)) end"
-)
-UNDER_BY = 2_000_000
+FULL_MEGABYTES = 4  # of ballast: the limit goes 2 MB under what the server holds
 
 
 async def redis_full(cluster: Cluster, sizes: Sizes) -> Figures:
@@ -38,15 +33,12 @@ async def redis_full(cluster: Cluster, sizes: Sizes) -> Figures:
     try:
         await reached(going, 60, "the load never got going")
         async with checker(cluster) as redis:
-            await redis.eval(BALLAST, 0)
-            used = (await redis.info("memory"))["used_memory"]
-            await redis.config_set("maxmemory", str(used - UNDER_BY))
+            await fill(redis, FULL_MEGABYTES)
             accepted_before = len(tally.accepted)
             # Full long enough for every process to run into it: a chosen duration.
             await asyncio.sleep(OUTAGE_SECONDS)
             await reached(refusing, 30, "the gateway never refused a request with Redis full")
-            await redis.config_set("maxmemory", "0")
-            await redis.delete(*(f"ballast:{i}" for i in range(1, BALLAST_KEYS + 1)))
+            await make_room(redis)
         note(f"Redis full after {accepted_before} acceptances, for {OUTAGE_SECONDS:.0f}s or more")
         await load
     finally:

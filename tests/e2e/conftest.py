@@ -1,6 +1,5 @@
 """The whole system on free ports: its own redis-server, web, admin, relay and a worker."""
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -8,8 +7,9 @@ import httpx
 import pytest
 
 from infra.child_process import Process
-from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.embedded_redis import free_port
 from tests.e2e.processes import Stack, base_env, uvicorn, worker
+from tests.redis_servers import own_server
 
 ADMIN_EMAIL = "root@sluice.test"
 ADMIN_PASSWORD = "the root password, long enough"
@@ -32,12 +32,7 @@ def start_worker(name: str, env: dict[str, str], logs: Path) -> Process:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("stack")
-    server = EmbeddedRedis(
-        root / "redis",
-        free_port(),
-        appendonly=False,
-        executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
-    ).start()
+    server = own_server(root).start()
     ports = {"web": free_port(), "admin": free_port(), "relay": free_port()}
     worker_metrics_port = free_port()
     env = base_env(

@@ -1,6 +1,5 @@
 """Every row of the contract's POST /command table, over real HTTP against real processes."""
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,15 +8,18 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.embedded_redis import free_port
 from infra.keys import partition_of_aggregate
-from tests.e2e.client import listen, login, register, unique_email, wait_projected
+from tests.e2e.client import (
+    login,
+    login_when_projected,
+    register,
+    registered_and_settled,
+    unique_email,
+)
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, start_http
 from tests.e2e.processes import Stack, base_env
-
-# 1 MB written by the server itself: a 1 MB SET would leave a query buffer of that size behind,
-# freed by the server's cron a moment later, and the server would have room again.
-BALLAST = "for i = 1, 1000 do redis.call('SET', 'ballast:' .. i, string.rep('x', 1000)) end"
+from tests.redis_servers import fill, own_server
 
 
 async def command_entries(stack: Stack) -> int:
@@ -436,12 +438,7 @@ async def test_with_redis_full_a_command_and_a_login_are_unavailable_not_errors(
     """Under `noeviction`, a full server refuses writes: the gateway answers 503, as for an
     outage, and never 500."""
     root = tmp_path_factory.mktemp("full")
-    server = EmbeddedRedis(
-        root / "redis",
-        free_port(),
-        appendonly=False,
-        executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
-    ).start()
+    server = own_server(root).start()
     port = free_port()
     env = base_env(server.url, PORT=str(port), RATE_LIMIT_PER_MINUTE="0")
     try:
@@ -451,9 +448,7 @@ async def test_with_redis_full_a_command_and_a_login_are_unavailable_not_errors(
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 email = unique_email()
                 accepted = await client.post("/command", json=registration(email))
-                await redis.eval(BALLAST, 0)
-                used = (await redis.info("memory"))["used_memory"]
-                await redis.config_set("maxmemory", str(used - 500_000))  # full from now on
+                await fill(redis)
                 refused = await client.post("/command", json=registration(unique_email()))
                 login = await client.post(
                     "/auth/login", json={"email": email, "password": "a long enough password"}
@@ -477,18 +472,3 @@ def registration(email: str) -> dict[str, object]:
         "command": "RegisterUser",
         "payload": {"email": email, "password": "a long enough password"},
     }
-
-
-async def registered_and_settled(web: httpx.AsyncClient, stack: Stack, email: str) -> None:
-    async with listen(stack.relay) as listener:
-        response = await register(web, email, reply_to=listener.reply_to)
-        result = await listener.result_of(response.json()["command_id"])
-    assert result["status"] == "succeeded"
-    await wait_projected(stack, email)
-
-
-async def login_when_projected(
-    web: httpx.AsyncClient, stack: Stack, email: str, password: str
-) -> dict[str, object]:
-    await wait_projected(stack, email)
-    return await login(web, email, password)

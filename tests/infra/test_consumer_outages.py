@@ -3,7 +3,6 @@ and settles every command once Redis is back, each once."""
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -12,19 +11,19 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from events.codec import result_decoder
 from infra import keys
 from infra.command_log import envelope_for, find_status, submit
-from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.embedded_redis import free_port
 from infra.identity import registration
 from infra.redis import connect
 from infra.settings import Settings
+from tests.redis_servers import fill, make_room, own_server
 from worker.commands import CommandConsumer
 from worker.deps import Deps
 
 HASH = "$argon2id$v=19$fake-hash-never-shown"
 WAIT_SECONDS = 10.0
-# 1 MB written by the server itself (a 1 MB SET would leave a query buffer behind, freed later).
-BALLAST = "for i = 1, 1000 do redis.call('SET', 'ballast:' .. i, string.rep('x', 1000)) end"
 
 
 class Seen(logging.Handler):
@@ -53,15 +52,6 @@ async def watching(text: str) -> AsyncIterator[Seen]:
         logger.removeHandler(seen)
 
 
-def server_at(root: Path, port: int) -> EmbeddedRedis:
-    return EmbeddedRedis(
-        root / str(port),
-        port,
-        appendonly=False,
-        executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
-    )
-
-
 async def submitted(redis: Redis, settings: Settings, count: int) -> list[str]:
     ids = []
     for i in range(count):
@@ -75,12 +65,17 @@ async def submitted(redis: Redis, settings: Settings, count: int) -> list[str]:
 
 
 async def all_succeeded(redis: Redis, settings: Settings, ids: list[str]) -> None:
+    """Waits on the result streams, as the relay does, until every command's result came."""
+    after = {keys.results(p): "0" for p in range(settings.partitions)}
+    found: dict[str, str] = {}
     async with asyncio.timeout(WAIT_SECONDS):
-        while True:  # nothing announces a settled command to an outsider: polled, bounded
-            found = [await find_status(redis, settings, command_id) for command_id in ids]
-            if all(status is not None and status.status == "succeeded" for status in found):
-                return
-            await asyncio.sleep(0.05)
+        while not set(ids) <= found.keys():
+            for stream, entries in await redis.xread(after, block=1000):  # type: ignore[arg-type]
+                for entry_id, fields in entries:
+                    after[stream.decode()] = entry_id
+                    result = result_decoder.decode(fields[b"r"])
+                    found[result.command_id] = result.status
+    assert [found[command_id] for command_id in ids] == ["succeeded"] * len(ids)
 
 
 @asynccontextmanager
@@ -101,7 +96,7 @@ async def test_a_redis_away_at_start_is_waited_for_then_consumed(
 ) -> None:
     port = free_port()
     quick = replace(settings, redis_url=f"redis://127.0.0.1:{port}/0", read_block_ms=100)
-    server = server_at(tmp_path, port)
+    server = own_server(tmp_path, port)
     try:
         async with watching("Redis unavailable") as seen, consuming(quick):
             await asyncio.wait_for(seen.event.wait(), WAIT_SECONDS)
@@ -120,19 +115,17 @@ async def test_a_redis_away_at_start_is_waited_for_then_consumed(
 async def test_a_full_redis_is_waited_out_and_nothing_is_lost_or_doubled(
     tmp_path: Path, settings: Settings
 ) -> None:
-    server = server_at(tmp_path, free_port()).start()
+    server = own_server(tmp_path).start()
     quick = replace(settings, redis_url=server.url, read_block_ms=100)
     client = Redis.from_url(server.url)
     try:
         ids = await submitted(client, quick, 3)
-        await client.eval(BALLAST, 0)
-        used = (await client.info("memory"))["used_memory"]
-        await client.config_set("maxmemory", str(used - 500_000))  # full: writes refused
+        await fill(client)
         async with watching("Redis unavailable") as seen, consuming(quick):
             await asyncio.wait_for(seen.event.wait(), WAIT_SECONDS)
             held = [await find_status(client, quick, i) for i in ids]
             assert [status.status if status else None for status in held] == ["accepted"] * 3
-            await client.config_set("maxmemory", "0")  # room again
+            await make_room(client)
             await all_succeeded(client, quick, ids)
         results = sum([await client.xlen(keys.results(p)) for p in range(4)])
     finally:

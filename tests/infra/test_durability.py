@@ -2,7 +2,6 @@
 up the way an operator might have left it."""
 
 import logging
-import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,27 +10,21 @@ import pytest
 from redis.asyncio import Redis
 
 from infra import durability
-from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.embedded_redis import free_port
+from tests.redis_servers import running
 
 
 @asynccontextmanager
 async def server(
     root: Path, *, appendonly: bool, options: Sequence[str] = ()
 ) -> AsyncIterator[Redis]:
-    running = EmbeddedRedis(
-        root / str(free_port()),
-        free_port(),
-        appendonly=appendonly,
-        appendfsync="everysec",
-        executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
-        options=options,
-    ).start()
-    client = Redis.from_url(running.url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-        running.stop()
+    settings = {"appendonly": appendonly, "appendfsync": "everysec", "options": options}
+    async with running(root, **settings) as started:
+        client = Redis.from_url(started.url)
+        try:
+            yield client
+        finally:
+            await client.aclose()
 
 
 async def test_a_server_that_keeps_what_it_acknowledges_has_no_risk(

@@ -1,7 +1,6 @@
 """Group commit against a real redis-server: shared pipelines, each call its own answer."""
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,11 +15,12 @@ from events.commands import RecordLogin
 from events.envelope import Envelope
 from infra import keys
 from infra.command_log import envelope_for
-from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.embedded_redis import EmbeddedRedis
 from infra.errors import Unavailable
 from infra.group_commit import GroupCommitter
 from infra.redis import connect
 from infra.settings import Settings
+from tests import redis_servers
 
 
 def login(settings: Settings, n: int) -> Envelope:
@@ -193,8 +193,7 @@ async def test_closing_answers_the_queued_calls_then_refuses_new_ones(
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
     """A server this test may stop and start: defaults as `make run` starts it (AOF, fsync)."""
-    executable = os.environ.get("SLUICE_TEST_REDIS_SERVER") or None
-    server = EmbeddedRedis(tmp_path / "redis", free_port(), executable=executable).start()
+    server = redis_servers.own_server(tmp_path, appendonly=True).start()
     yield server
     server.stop()
 

@@ -1,7 +1,6 @@
 """Group read: concurrent lookups share a pipeline, and each caller gets its own replies."""
 
 import asyncio
-import os
 import signal
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,13 +13,14 @@ from redis.asyncio import Redis
 from events.commands import RecordLogin
 from infra import group_commit, group_read, keys
 from infra.command_log import envelope_for
-from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.embedded_redis import EmbeddedRedis
 from infra.errors import Unavailable
 from infra.group_commit import GroupCommitter
 from infra.group_read import GroupReader
 from infra.redis import connect
 from infra.scripts import load_all
 from infra.settings import Settings
+from tests import redis_servers
 
 
 async def answers(*calls: Any) -> list[Any]:
@@ -63,8 +63,7 @@ async def test_a_reply_that_is_an_error_fails_its_caller_alone(redis: Redis) -> 
 
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    executable = os.environ.get("SLUICE_TEST_REDIS_SERVER") or None
-    server = EmbeddedRedis(tmp_path / "redis", free_port(), executable=executable).start()
+    server = redis_servers.own_server(tmp_path, appendonly=True).start()
     yield server
     server.stop()
 

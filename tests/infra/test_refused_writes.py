@@ -1,9 +1,6 @@
 """A server that is up but refuses writes is an outage, not a bug: `Unavailable`, as when it is
 down. Each refusal produced by a real redis-server."""
 
-import os
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,38 +11,12 @@ from redis.exceptions import ResponseError
 
 from events.codec import encoder
 from infra.command_log import envelope_for
-from infra.embedded_redis import EmbeddedRedis, free_port
 from infra.errors import Unavailable, refuses_writes, translated
 from infra.identity import registration
 from infra.settings import Settings
+from tests.redis_servers import fill, make_room, running
 from worker.delayed import _submit_follow_up
 from worker.deps import Deps
-
-# 1 MB written by the server itself: a 1 MB SET would leave a query buffer of that size behind,
-# freed by the server's cron a moment later, and the server would have room again.
-BALLAST = "for i = 1, 1000 do redis.call('SET', 'ballast:' .. i, string.rep('x', 1000)) end"
-
-
-@asynccontextmanager
-async def server(root: Path, options: Sequence[str] = ()) -> AsyncIterator[EmbeddedRedis]:
-    running = EmbeddedRedis(
-        root / str(free_port()),
-        free_port(),
-        appendonly=False,
-        executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
-        options=options,
-    ).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-async def full(redis: Redis) -> None:
-    """Lowers maxmemory under what the server holds: under `noeviction`, writes are refused."""
-    await redis.eval(BALLAST, 0)
-    used = (await redis.info("memory"))["used_memory"]
-    await redis.config_set("maxmemory", str(used - 500_000))
 
 
 async def refusal(redis: Redis, *, in_script: bool = False) -> ResponseError:
@@ -63,10 +34,10 @@ async def refusal(redis: Redis, *, in_script: bool = False) -> ResponseError:
 async def test_a_full_server_refuses_writes_and_that_is_unavailable(
     tmp_path: Path, in_script: bool
 ) -> None:
-    async with server(tmp_path) as running:
-        redis = Redis.from_url(running.url)
+    async with running(tmp_path) as server:
+        redis = Redis.from_url(server.url)
         try:
-            await full(redis)
+            await fill(redis)
             error = await refusal(redis, in_script=in_script)
             with pytest.raises(Unavailable):
                 async with translated():
@@ -80,8 +51,8 @@ async def test_a_full_server_refuses_writes_and_that_is_unavailable(
 
 async def test_a_replica_refuses_writes_and_that_is_unavailable(tmp_path: Path) -> None:
     async with (
-        server(tmp_path) as primary,
-        server(tmp_path, ("--replicaof", "127.0.0.1", str(primary.port))) as replica,
+        running(tmp_path) as primary,
+        running(tmp_path, options=("--replicaof", "127.0.0.1", str(primary.port))) as replica,
     ):
         redis = Redis.from_url(replica.url)
         try:
@@ -113,14 +84,14 @@ async def test_a_follow_up_refused_by_a_full_server_is_retried_not_dropped(
         email="later@example.com", password_hash="$argon2id$fake", display_name=None, partitions=4
     )
     envelope = envelope_for(settings=settings, command=command, aggregate_id=aggregate_id)
-    async with server(tmp_path) as running:
-        redis = Redis.from_url(running.url)
-        ctx = {"deps": Deps(replace(settings, redis_url=running.url), redis, consumer="w")}
+    async with running(tmp_path) as server:
+        redis = Redis.from_url(server.url)
+        ctx = {"deps": Deps(replace(settings, redis_url=server.url), redis, consumer="w")}
         try:
-            await full(redis)
+            await fill(redis)
             with pytest.raises(Retry):
                 await _submit_follow_up(ctx, encoder.encode(envelope).decode())
-            await redis.config_set("maxmemory", "0")
+            await make_room(redis)
             assert await _submit_follow_up(ctx, encoder.encode(envelope).decode())
         finally:
             await redis.aclose()

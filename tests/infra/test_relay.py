@@ -6,7 +6,6 @@ marker: the frame that must not arrive would have been queued before the marker.
 """
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -33,11 +32,12 @@ from api.relay_topics import Viewer
 from events.codec import encoder
 from events.envelope import EventRecord, PublicEvent, Result
 from infra import keys
-from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.embedded_redis import free_port
 from infra.read_models import UserView, queue_user
 from infra.scripts import load_all
 from infra.sessions import close_session, open_session
 from infra.settings import Settings
+from tests.redis_servers import own_server
 
 TIMEOUT = 5.0
 
@@ -731,19 +731,14 @@ async def test_without_redis_the_relay_runs_but_is_not_ready(harness: Harness) -
 
 
 async def test_the_relay_rides_out_a_redis_outage(harness: Harness, tmp_path: Path) -> None:
-    port = free_port()
-
-    def redis_server() -> EmbeddedRedis:
-        executable = os.environ.get("SLUICE_TEST_REDIS_SERVER") or None
-        return EmbeddedRedis(tmp_path, port, appendonly=False, executable=executable)
-
-    own = await asyncio.to_thread(redis_server().start)
+    server = own_server(tmp_path)  # the same port and data on its restart
+    own = await asyncio.to_thread(server.start)
     relay = await harness.start(redis_url=own.url)
     client = await harness.connect()
     async with httpx.AsyncClient(base_url=relay.http_url) as http:
         await asyncio.to_thread(own.stop)
         during = await http.get("/ready")
-        own = await asyncio.to_thread(redis_server().start)
+        own = await asyncio.to_thread(server.start)
         after = await http.get("/ready")
     feeder = Redis.from_url(own.url)
     try:

@@ -1,7 +1,6 @@
 """The worker survives a Redis outage or a full Redis in the middle of arq's poll loop."""
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,8 @@ from arq.worker import func
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import WatchError
 
-from infra.embedded_redis import EmbeddedRedis, free_port
+from infra.embedded_redis import EmbeddedRedis
+from tests.redis_servers import fill, make_room, own_server
 from worker.host import SluiceWorker
 
 
@@ -58,20 +58,10 @@ async def test_a_connection_lost_while_starting_a_job_gives_its_slot_back(
     assert not worker.sem.locked()
 
 
-# 1 MB written by the server itself (a command that large would leave a query buffer behind,
-# freed a moment later, and room with it).
-BALLAST = "for i = 1, 1000 do redis.call('SET', 'ballast:' .. i, string.rep('x', 1000)) end"
-
-
 async def test_a_full_server_costs_arq_s_loop_turns_not_the_process(tmp_path: Path) -> None:
     """Full under `noeviction`, Redis refuses arq's writes: taking a job, recording its health,
     queuing its cron jobs. The loop goes on turning, and the job runs once there is room."""
-    server = EmbeddedRedis(
-        tmp_path / "redis",
-        free_port(),
-        appendonly=False,
-        executable=os.environ.get("SLUICE_TEST_REDIS_SERVER") or None,
-    ).start()
+    server = own_server(tmp_path).start()
     pool = await create_pool(RedisSettings.from_dsn(server.url))
     ran = asyncio.Event()
 
@@ -90,18 +80,16 @@ async def test_a_full_server_costs_arq_s_loop_turns_not_the_process(tmp_path: Pa
     )
     try:
         await pool.enqueue_job("job")
-        await pool.eval(BALLAST, 0)
-        used = (await pool.info("memory"))["used_memory"]
-        await pool.config_set("maxmemory", str(used - 500_000))
+        await fill(pool)
         for _ in range(5):  # each turn meets a refusal; none may end the loop
             await worker._poll_iteration()
         assert not ran.is_set()
 
-        await pool.config_set("maxmemory", "0")
-        async with asyncio.timeout(10):
-            while not ran.is_set():
-                await worker._poll_iteration()
-                await asyncio.sleep(0.01)  # arq's own pause between polls
+        await make_room(pool)
+        polling = asyncio.create_task(worker.main())  # arq's own loop from here on
+        await asyncio.wait_for(ran.wait(), 10)
+        polling.cancel()
+        await asyncio.gather(polling, return_exceptions=True)
     finally:
         for task in worker.tasks.values():  # what a refused turn left behind
             task.cancel()
