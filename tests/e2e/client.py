@@ -99,3 +99,34 @@ async def wait_projected(stack: Stack, email: str) -> str:
                 await asyncio.sleep(0.01)  # no event tells a client the projector caught up
     finally:
         await client.aclose()
+
+
+async def registered_and_settled(
+    web: httpx.AsyncClient, stack: Stack, email: str, password: str = "a long enough password"
+) -> None:
+    """Registers `email`, awaits the result on the relay, then the user's view."""
+    async with listen(stack.relay) as listener:
+        response = await register(web, email, password, reply_to=listener.reply_to)
+        result = await listener.result_of(response.json()["command_id"])
+    assert result["status"] == "succeeded"
+    await wait_projected(stack, email)
+
+
+async def login_when_projected(
+    web: httpx.AsyncClient, stack: Stack, email: str, password: str
+) -> dict[str, Any]:
+    await wait_projected(stack, email)
+    return await login(web, email, password)
+
+
+async def signed_up(stack: Stack, email: str, password: str = "a long enough password") -> str:
+    """A new user, registered, settled and projected, logged in: their session token."""
+    async with httpx.AsyncClient(base_url=stack.web, timeout=10) as web:
+        await registered_and_settled(web, stack, email, password)
+        return str((await login(web, email, password))["token"])
+
+
+async def signed_in(stack: Stack, email: str, password: str) -> str:
+    """An existing user's session token, once their view is projected."""
+    async with httpx.AsyncClient(base_url=stack.web, timeout=10) as web:
+        return str((await login_when_projected(web, stack, email, password))["token"])

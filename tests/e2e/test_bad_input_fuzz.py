@@ -3,8 +3,6 @@ error (or an acceptance), never a 500. Generated bodies and headers, sent to the
 process over a real socket."""
 
 import json
-import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.command_table import public_specs
+from tests.e2e.client import signed_up, unique_email
+from tests.e2e.generated import json_values
 from tests.e2e.processes import Stack
 
 # The contract's answers to POST /command, and each error's code.
@@ -26,22 +26,12 @@ CODES = {
     415: {"unsupported_media_type"},
     422: {"invalid_payload"},
 }
-PASSWORD = "a long enough password"
 
 
 def encode(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
-    max_leaves=12,
-)
 # Names the commands' payloads use: a generated payload meets their validation, not only the
 # "not an object" refusals.
 FIELD_NAMES = [
@@ -78,21 +68,9 @@ def web(stack: Stack) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def token(web: httpx.Client) -> str:
+async def token(stack: Stack) -> str:
     """A signed-in customer's session: refusals for roles and authentication both show."""
-    email = f"fuzz-{uuid.uuid4().hex[:12]}@example.com"
-    body = {"command": "RegisterUser", "payload": {"email": email, "password": PASSWORD}}
-    command_id = web.post("/command", json=body).json()["command_id"]
-    deadline = time.monotonic() + 10
-    while web.get(f"/commands/{command_id}").json().get("status") != "succeeded":
-        assert time.monotonic() < deadline, "the registration did not settle"
-        time.sleep(0.05)  # nothing announces it to a plain HTTP client: polled, bounded
-    while True:  # the login needs the user's view, projected a moment after the result
-        login = web.post("/auth/login", json={"email": email, "password": PASSWORD})
-        if login.status_code == 200:
-            return str(login.json()["token"])
-        assert time.monotonic() < deadline, login.text
-        time.sleep(0.05)
+    return await signed_up(stack, unique_email("fuzz"))
 
 
 @settings(

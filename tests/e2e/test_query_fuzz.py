@@ -2,7 +2,6 @@
 not found, refused, invalid), never a 500: generated requests to the real web and admin
 processes, anonymous, as a customer and as an admin. Reads only: nothing here changes data."""
 
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.e2e.client import signed_in, signed_up, unique_email
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.processes import Stack
 
-PASSWORD = "a long enough password"
 ANSWERS = {200, 400, 401, 403, 404, 422}
 PUBLIC = [
     "/commands/{}", "/users/me", "/products", "/products/{}", "/brands", "/brands/{}", "/cart",
@@ -44,26 +43,19 @@ class Caller:
     token: str | None
 
 
-def signed_in(web: httpx.Client, email: str, password: str) -> str:
-    deadline = time.monotonic() + 10
-    while True:  # a new user's view is projected a moment after its registration settles
-        login = web.post("/auth/login", json={"email": email, "password": password})
-        if login.status_code == 200:
-            return str(login.json()["token"])
-        assert time.monotonic() < deadline, login.text
-        time.sleep(0.05)
+@pytest.fixture(scope="module")
+async def tokens(stack: Stack) -> tuple[str, str]:
+    """A customer's session and the first admin's."""
+    customer = await signed_up(stack, unique_email("reader"))
+    return customer, await signed_in(stack, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
 @pytest.fixture(scope="module")
-def clients(stack: Stack) -> Iterator[dict[str, Caller]]:
+def clients(stack: Stack, tokens: tuple[str, str]) -> Iterator[dict[str, Caller]]:
     web = httpx.Client(base_url=stack.web, timeout=10)
     admin = httpx.Client(base_url=stack.admin, timeout=10)
+    customer, root = tokens
     try:
-        email = f"reader-{uuid.uuid4().hex[:12]}@example.com"
-        body = {"command": "RegisterUser", "payload": {"email": email, "password": PASSWORD}}
-        assert web.post("/command", json=body).status_code == 202
-        customer = signed_in(web, email, PASSWORD)
-        root = signed_in(web, ADMIN_EMAIL, ADMIN_PASSWORD)
         yield {
             "anonymous": Caller(web, PUBLIC, None),
             "customer": Caller(web, PUBLIC, customer),

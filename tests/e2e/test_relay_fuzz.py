@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection, connect
 
+from tests.e2e.generated import json_values
 from tests.e2e.processes import Stack
 
 FRAME_TIMEOUT = 10.0
@@ -18,15 +19,6 @@ FRAME_TIMEOUT = 10.0
 ANSWERS = {"authenticated", "subscribed", "unsubscribed", "pong", "error"}
 ERROR_CODES = {"bad_frame", "unauthenticated", "forbidden", "unknown_topic"}
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
-    max_leaves=10,
-)
 topics = st.sampled_from(["user:", "order:", "admin:events", "user:someone", ""]) | st.text(
     max_size=40
 )
