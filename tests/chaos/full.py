@@ -4,8 +4,13 @@ import asyncio
 
 from tests.chaos.cluster import Cluster
 from tests.chaos.common import Sizes, checker, note, reached, settle, stopped
-from tests.chaos.load import Tally, run_load, sign_up
-from tests.chaos.scenarios import LOAD_WITHIN, OUTAGE_REFUSALS, OUTAGE_SECONDS, SETTLE_WITHIN
+from tests.chaos.load import Tally, sign_up
+from tests.chaos.scenarios import (
+    OUTAGE_REFUSALS,
+    OUTAGE_SECONDS,
+    SETTLE_WITHIN,
+    load_across_a_fault,
+)
 from tests.chaos.verify import Figures
 from tests.redis_servers import fill, make_room
 
@@ -19,17 +24,7 @@ async def redis_full(cluster: Cluster, sizes: Sizes) -> Figures:
     tally = Tally()
     going = tally.when(lambda t: t.answers["202"] >= sizes.redis_load // 3)
     refusing = tally.when(lambda t: t.answers["503"] >= OUTAGE_REFUSALS)
-    load = asyncio.create_task(
-        run_load(
-            cluster,
-            users,
-            label="full",
-            count=sizes.redis_load,
-            concurrency=sizes.clients,
-            within=LOAD_WITHIN,
-            tally=tally,
-        )
-    )
+    load = load_across_a_fault(cluster, users, sizes, tally, "full")
     try:
         await reached(going, 60, "the load never got going")
         async with checker(cluster) as redis:

@@ -111,17 +111,7 @@ async def redis_restart(cluster: Cluster, sizes: Sizes) -> Figures:
     tally = Tally()
     going = tally.when(lambda t: t.answers["202"] >= sizes.redis_load // 3)
     refusing = tally.when(lambda t: t.answers["503"] + t.answers["500"] >= OUTAGE_REFUSALS)
-    load = asyncio.create_task(
-        run_load(
-            cluster,
-            users,
-            label="outage",
-            count=sizes.redis_load,
-            concurrency=sizes.clients,
-            within=LOAD_WITHIN,
-            tally=tally,
-        )
-    )
+    load = load_across_a_fault(cluster, users, sizes, tally, "outage")
     loop = asyncio.get_running_loop()
     try:
         await reached(going, 60, "the load never got going")
@@ -152,6 +142,23 @@ async def redis_restart(cluster: Cluster, sizes: Sizes) -> Figures:
     )
     figures.check(figures.succeeded == figures.accepted, "every rename should have succeeded")
     return figures
+
+
+def load_across_a_fault(
+    cluster: Cluster, users: list[User], sizes: Sizes, tally: Tally, label: str
+) -> "asyncio.Task[Tally]":
+    """The load a Redis fault falls on (scenarios 2 and 6), sent in the background."""
+    return asyncio.create_task(
+        run_load(
+            cluster,
+            users,
+            label=label,
+            count=sizes.redis_load,
+            concurrency=sizes.clients,
+            within=LOAD_WITHIN,
+            tally=tally,
+        )
+    )
 
 
 async def _result_over_relay(cluster: Cluster, user: User, tally: Tally) -> str:
