@@ -81,6 +81,9 @@ class Settings:
     read_count: int = 100
     read_block_ms: int = 1000
     claim_idle_ms: int = 30_000
+    # How long a projector or reactor acknowledgement may wait for a read to go with
+    # (`worker.owed_acks`); 0: with the very next read.
+    ack_linger_ms: int = 50
     max_conflict_retries: int = 20
     retry_base_seconds: float = 0.2
     retry_cap_seconds: float = 30.0
@@ -112,7 +115,7 @@ class Settings:
 
 
 def from_env() -> Settings:
-    return Settings(
+    settings = Settings(
         redis_url=_redis_url("REDIS_URL", Settings.redis_url),
         arq_redis_url=_redis_url("ARQ_REDIS_URL", ""),
         port=_int("PORT", 8000, 1),
@@ -133,6 +136,7 @@ def from_env() -> Settings:
         read_count=_int("SLUICE_READ_COUNT", 100, 1),
         read_block_ms=_int("SLUICE_READ_BLOCK_MS", 1000, 1),
         claim_idle_ms=_int("SLUICE_CLAIM_IDLE_MS", 30_000, 1),
+        ack_linger_ms=_int("SLUICE_ACK_LINGER_MS", 50),
         max_conflict_retries=_int("SLUICE_MAX_CONFLICT_RETRIES", 20, 1),
         retry_base_seconds=_float("SLUICE_RETRY_BASE", 0.2),
         retry_cap_seconds=_float("SLUICE_RETRY_CAP", 30.0),
@@ -154,6 +158,13 @@ def from_env() -> Settings:
         worker_metrics_port=_int("SLUICE_WORKER_METRICS_PORT", 9100),
         worker_metrics_host=os.environ.get("SLUICE_WORKER_METRICS_HOST") or "127.0.0.1",
     )
+    if settings.ack_linger_ms >= settings.claim_idle_ms:
+        # Entries still owed would be reclaimed from a live consumer and processed again.
+        raise SettingsError(
+            f"SLUICE_ACK_LINGER_MS ({settings.ack_linger_ms}) must be below "
+            f"SLUICE_CLAIM_IDLE_MS ({settings.claim_idle_ms})"
+        )
+    return settings
 
 
 @cache

@@ -45,7 +45,7 @@ class StreamConsumer(abc.ABC):
         self.streams = streams
         self.group = group
         self.stopping = asyncio.Event()
-        self.owed = OwedAcks()
+        self.owed = OwedAcks(deps.settings.ack_linger_ms / 1000)
 
     @abc.abstractmethod
     async def handle(self, batch: Batch) -> None: ...
@@ -80,8 +80,8 @@ class StreamConsumer(abc.ABC):
         await self._send_acks(acks_of(batch))
 
     def acknowledge_with_next_read(self, batch: Batch) -> None:
-        """Owes the batch's acknowledgements to the next read's round trip (`worker.owed_acks`);
-        whatever returns from a read of the loop has paid them (`settle_owed`)."""
+        """Owes the batch's acknowledgements to a later read's round trip, within the linger
+        (`worker.owed_acks`); whatever returns from the loop has paid them (`settle_owed`)."""
         self.owed.owe(acks_of(batch))
 
     async def settle_owed(self) -> None:
@@ -206,10 +206,15 @@ class StreamConsumer(abc.ABC):
         return len(batch)
 
     async def _read(self, start: dict[Any, Any], *, block: bool) -> Batch:
-        """One XREADGROUP; the acknowledgements owed go ahead of it, `along_read` after it."""
+        """One XREADGROUP; the acknowledgements owed go ahead of it (unless a blocking read
+        may still go without them: then it blocks no longer than they may wait),
+        `along_read` after it."""
         block_ms = self.settings.read_block_ms if block else None
+        lingering = self.owed.wait_ms() if block_ms is not None else 0
+        if lingering:
+            block_ms = min(self.settings.read_block_ms, lingering)
         along = self.along_read()
-        if not self.owed and along is None:
+        if (lingering or not self.owed) and along is None:
             reply = await self.redis.xreadgroup(
                 self.group,
                 self.deps.consumer,
@@ -218,7 +223,7 @@ class StreamConsumer(abc.ABC):
                 block=block_ms,
             )
         else:
-            reply = await self._read_in_pipeline(start, block_ms, along)
+            reply = await self._read_in_pipeline(start, block_ms, along, with_acks=not lingering)
         return [
             (self.streams.index(stream), entry)
             for stream, entries in flatten_read(reply)
@@ -226,9 +231,9 @@ class StreamConsumer(abc.ABC):
         ]
 
     async def _read_in_pipeline(
-        self, start: dict[Any, Any], block_ms: int | None, along: Along | None
+        self, start: dict[Any, Any], block_ms: int | None, along: Along | None, *, with_acks: bool
     ) -> Any:
-        owed = self.owed.take()
+        owed = self.owed.take() if with_acks else {}
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 acks = queue_acks(pipe, self.streams, self.group, owed)
