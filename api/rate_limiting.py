@@ -7,7 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import SESSION_LOOKUP, token_of
 from api.http import ApiError
-from infra import rate_limit
+from api.state import AppState
 from infra.errors import Unavailable
 from infra.principals import SessionLookup
 from infra.settings import Settings
@@ -36,7 +36,9 @@ class RateLimitMiddleware:
             return
         client = scope.get("client")
         ip = client[0] if client else "unknown"
-        counted = rate_limit.Hit(f"ip:{ip}", self.limit, 60)
+        sluice: AppState = scope["app"].state.sluice
+        # Read, not written, on the request's path (`infra.rate_limit.SharedCounts`).
+        counted = sluice.counts.hit(f"ip:{ip}", self.limit, 60)
         # The caller's session rides in the same read: the route finds it read already.
         lookup = _session_lookup(scope)
 
@@ -46,7 +48,7 @@ class RateLimitMiddleware:
                 lookup.queue(pipe)
 
         try:
-            replies = await scope["app"].state.sluice.reader.read(queue)
+            replies = await sluice.reader.read(queue)
         except Unavailable:
             retry_after = None  # the route itself answers 503 if it needs Redis
         else:

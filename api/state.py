@@ -1,4 +1,5 @@
-"""What a running API app holds: settings, its Redis client, group commit and read, hasher."""
+"""What a running API app holds: settings, its Redis client, group commit and read, the rate
+limit's counts, hasher."""
 
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,7 @@ from infra.gc_settings import tune_after_startup
 from infra.group_commit import GroupCommitter
 from infra.group_read import GroupReader
 from infra.passwords import Passwords
+from infra.rate_limit import SharedCounts
 from infra.redis import connect
 from infra.settings import Settings
 
@@ -28,6 +30,7 @@ class AppState:
     passwords: Passwords
     committer: GroupCommitter
     reader: GroupReader  # the per-request lookups of concurrent requests, in one round trip
+    counts: SharedCounts  # the per-IP rate limit's hits, written behind the requests
 
 
 def state_of(request: Request) -> AppState:
@@ -57,6 +60,7 @@ def lifespan_for(
             Passwords(settings.hash_concurrency),
             GroupCommitter(grouped, settings),
             GroupReader(grouped),
+            SharedCounts(grouped),
         )
         app.state.sluice = state
         try:
@@ -71,6 +75,7 @@ def lifespan_for(
         finally:
             # Requests are drained by now; answer any append still queued before closing.
             await state.committer.close()
+            await state.counts.close()
             await grouped.aclose()
             await redis.aclose()
 

@@ -1,5 +1,15 @@
-"""Fixed-window counters in Redis, shared by every instance of a process."""
+"""Fixed-window counters in Redis, shared by every instance of a process.
 
+Two ways to count. `hit` and `Hit` count each hit in Redis before deciding on it: exact, and
+a write on the caller's path (the login throttles, a few hits a minute). `SharedCounts` decides
+on the count Redis holds plus this process's hits not written yet, and writes the hits behind
+the requests, in batches: the per-IP limit in front of every public route, where a write per
+request would cost every request, reads included, a disk flush under `appendfsync always`.
+"""
+
+import asyncio
+import contextlib
+import logging
 import time
 from typing import Any
 
@@ -8,6 +18,15 @@ from redis.asyncio import Redis
 from infra import keys
 from infra.errors import translated
 from infra.group_read import GroupReader
+
+log = logging.getLogger("sluice.api")
+
+# How long hits wait to be written with the others. Across processes a count is short by at
+# most this much of the other processes' hits (plus a round trip); within one it is exact.
+WRITE_EVERY_SECONDS = 0.1
+# Scopes whose hits may wait unwritten while Redis is away; beyond it they are dropped: a
+# limit then counts short, never long.
+MAX_UNWRITTEN_SCOPES = 100_000
 
 
 def _window(window_seconds: int) -> tuple[int, float]:
@@ -73,3 +92,97 @@ async def peek(redis: "Redis", scope: str, limit: int, window_seconds: int) -> i
     async with translated():
         count = int(await redis.get(keys.rate_limit(scope, window)) or 0)
     return None if count < limit else _retry_after(window, window_seconds, now)
+
+
+class SharedCounts:
+    """Hits of many scopes, counted in Redis in batches written behind the requests.
+
+    A hit reads its window's count in the request's own round trip (a read: no fsync, shared
+    with the request's session lookup) and is decided on that count plus the hits this process
+    has not written yet, itself included. Its increment joins the others': every
+    `write_every` seconds at most, one pipeline of INCRBY and EXPIRE, which no request waits
+    for. With `appendfsync always`, the gateway's counts then cost Redis one fsync per
+    interval instead of one per request.
+    """
+
+    def __init__(self, redis: "Redis", *, write_every: float = WRITE_EVERY_SECONDS) -> None:
+        self._redis = redis
+        self._write_every = write_every
+        self._unwritten: dict[str, tuple[int, int]] = {}  # key -> (hits, ttl seconds)
+        self._in_flight: dict[str, tuple[int, int]] = {}  # sent, not yet answered
+        self._failing = False
+        self.writing: asyncio.Task[None] | None = None  # the writer while hits wait: for tests
+
+    def hit(self, scope: str, limit: int, window_seconds: int) -> "SharedHit":
+        return SharedHit(self, scope, limit, window_seconds)
+
+    def unwritten(self, key: str) -> int:
+        """This process's hits on `key` that Redis may not count yet."""
+        return self._unwritten.get(key, (0, 0))[0] + self._in_flight.get(key, (0, 0))[0]
+
+    def count(self, key: str, ttl: int) -> None:
+        if key not in self._unwritten and len(self._unwritten) >= MAX_UNWRITTEN_SCOPES:
+            return  # Redis has been away a while: this hit goes uncounted
+        hits, _ = self._unwritten.get(key, (0, ttl))
+        self._unwritten[key] = (hits + 1, ttl)
+        if self.writing is None or self.writing.done():
+            self.writing = asyncio.create_task(self._write_behind(), name="sluice-rate-counts")
+
+    async def _write_behind(self) -> None:
+        while self._unwritten:
+            await asyncio.sleep(self._write_every)  # the interval's hits, written together
+            await self.write()
+
+    async def write(self) -> None:
+        """Writes the hits waiting, in one pipeline. Should Redis not take them, they wait for
+        the next write."""
+        if not self._unwritten:
+            return
+        self._in_flight, self._unwritten = self._unwritten, {}
+        try:
+            async with translated():
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, (hits, ttl) in self._in_flight.items():
+                        pipe.incrby(key, hits)
+                        pipe.expire(key, ttl)
+                    await pipe.execute()
+        except Exception as error:
+            for key, (hits, ttl) in self._in_flight.items():
+                if key in self._unwritten or len(self._unwritten) < MAX_UNWRITTEN_SCOPES:
+                    waiting, _ = self._unwritten.get(key, (0, ttl))
+                    self._unwritten[key] = (waiting + hits, ttl)
+            if not self._failing:
+                log.warning("rate limit counts not written, kept for the next write: %s", error)
+            self._failing = True
+        else:
+            if self._failing:
+                log.info("rate limit counts written again")
+            self._failing = False
+        finally:
+            self._in_flight = {}
+
+    async def close(self) -> None:
+        """Writes what waits, once; a stopping process does not wait for Redis to come back."""
+        if self.writing is not None:
+            self.writing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.writing
+        with contextlib.suppress(Exception):
+            await self.write()
+
+
+class SharedHit(Hit):
+    """A hit of `SharedCounts`, read beside other commands (an `Along`): queues a read only."""
+
+    size = 1
+
+    def __init__(self, counts: SharedCounts, scope: str, limit: int, window_seconds: int) -> None:
+        super().__init__(scope, limit, window_seconds)
+        self._counts = counts
+
+    def queue(self, pipe: Any) -> None:
+        pipe.get(self.key)
+
+    def take(self, replies: list[Any]) -> None:
+        self.count = int(replies[0] or 0) + self._counts.unwritten(self.key) + 1
+        self._counts.count(self.key, self.window_seconds + 1)
