@@ -71,7 +71,7 @@ def translate(error: Exception) -> Exception:
 
 def is_unavailable(error: Exception) -> bool:
     """Whether the error is an outage (translated or not yet): retried, not a bug."""
-    return isinstance(error, Unavailable) or isinstance(translate(error), Unavailable)
+    return isinstance(error, (Unavailable, *TRANSIENT)) or refuses_writes(error)
 
 
 @asynccontextmanager

@@ -121,12 +121,15 @@ class SharedCounts:
         return self._unwritten.get(key, (0, 0))[0] + self._in_flight.get(key, (0, 0))[0]
 
     def count(self, key: str, ttl: int) -> None:
-        if key not in self._unwritten and len(self._unwritten) >= MAX_UNWRITTEN_SCOPES:
-            return  # Redis has been away a while: this hit goes uncounted
-        hits, _ = self._unwritten.get(key, (0, ttl))
-        self._unwritten[key] = (hits + 1, ttl)
+        self._add(key, 1, ttl)
         if self.writing is None or self.writing.done():
             self.writing = asyncio.create_task(self._write_behind(), name="sluice-rate-counts")
+
+    def _add(self, key: str, hits: int, ttl: int) -> None:
+        if key not in self._unwritten and len(self._unwritten) >= MAX_UNWRITTEN_SCOPES:
+            return  # Redis has been away a while: these hits go uncounted
+        waiting, _ = self._unwritten.get(key, (0, ttl))
+        self._unwritten[key] = (waiting + hits, ttl)
 
     async def _write_behind(self) -> None:
         while self._unwritten:
@@ -148,9 +151,7 @@ class SharedCounts:
                     await pipe.execute()
         except Exception as error:
             for key, (hits, ttl) in self._in_flight.items():
-                if key in self._unwritten or len(self._unwritten) < MAX_UNWRITTEN_SCOPES:
-                    waiting, _ = self._unwritten.get(key, (0, ttl))
-                    self._unwritten[key] = (waiting + hits, ttl)
+                self._add(key, hits, ttl)
             if not self._failing:
                 log.warning("rate limit counts not written, kept for the next write: %s", error)
             self._failing = True

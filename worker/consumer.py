@@ -213,8 +213,9 @@ class StreamConsumer(abc.ABC):
         lingering = self.owed.wait_ms() if block_ms is not None else 0
         if lingering:
             block_ms = min(self.settings.read_block_ms, lingering)
+        with_acks = bool(self.owed) and not lingering
         along = self.along_read()
-        if (lingering or not self.owed) and along is None:
+        if not with_acks and along is None:
             reply = await self.redis.xreadgroup(
                 self.group,
                 self.deps.consumer,
@@ -223,7 +224,7 @@ class StreamConsumer(abc.ABC):
                 block=block_ms,
             )
         else:
-            reply = await self._read_in_pipeline(start, block_ms, along, with_acks=not lingering)
+            reply = await self._read_in_pipeline(start, block_ms, along, with_acks=with_acks)
         return [
             (self.streams.index(stream), entry)
             for stream, entries in flatten_read(reply)

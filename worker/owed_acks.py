@@ -9,7 +9,8 @@ own is a write of its own, so with `appendfsync always` an fsync of its own (eac
 the server for the disk's flush: a quarter of a millisecond or more). The acknowledgements owed
 wait up to `ack_linger_ms` (`SLUICE_ACK_LINGER_MS`) for a read to go with, and the blocking
 reads meanwhile wait no longer than that: a consumer's acknowledgements then cost one write per
-linger instead of one per event. Busy, every read returns at once and they go out as often.
+linger instead of one per event. Busy, they go out with the first read after the linger, all
+the batches' since at once.
 
 An acknowledgement that does not go through, or is still owed when the process dies, leaves its
 entry pending, to be delivered again; every consumer that owes them is idempotent.

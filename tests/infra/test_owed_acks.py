@@ -12,6 +12,7 @@ from infra import keys
 from infra.read_models import get_user
 from infra.settings import Settings, SettingsError, from_env
 from tests.infra.test_projector import USER, append, registered, unacknowledged
+from tests.redis_servers import commands_run
 from worker.deps import Deps
 from worker.projector import FENCE_POLL_SECONDS, Projector
 
@@ -20,11 +21,6 @@ async def projector_of(redis: Redis, settings: Settings) -> Projector:
     projector = Projector(Deps(settings=settings, redis=redis, consumer="p1"))
     await projector.prepare()
     return projector
-
-
-async def commands_run(redis: Redis, command: str) -> int:
-    stats = await redis.info("commandstats")
-    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
 
 
 async def test_a_batch_is_acknowledged_with_the_next_read_not_on_its_own(

@@ -8,16 +8,11 @@ from redis.asyncio import Redis
 
 from infra.group_read import GroupReader
 from infra.rate_limit import SharedCounts, SharedHit
-from tests.redis_servers import fill, make_room, running
+from tests.redis_servers import commands_run, fill, make_room, running
 
 LIMIT = 3
 WINDOW = 60
 A_MINUTE = 60.0  # an interval no test waits for: the hits stay unwritten until written by hand
-
-
-async def calls(redis: Redis, command: str) -> int:
-    stats = await redis.info("commandstats")
-    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
 
 
 async def hit(reader: GroupReader, counts: SharedCounts, scope: str) -> SharedHit:
@@ -42,13 +37,13 @@ async def test_hits_are_decided_on_the_stored_count_and_this_process_unwritten_o
         assert [counted.retry_after for counted in allowed] == [None] * LIMIT
         assert over.retry_after is not None and 1 <= over.retry_after <= WINDOW + 1
         # Nothing written on the way: a request waits for no write, so for no fsync.
-        assert await calls(redis, "incr") + await calls(redis, "incrby") == 0
+        assert await commands_run(redis, "incr") + await commands_run(redis, "incrby") == 0
         assert await stored(redis, over) == 0
 
         await counts.write()
         assert await stored(redis, over) == LIMIT + 1
         assert 0 < await redis.ttl(over.key) <= WINDOW + 1
-        assert await calls(redis, "incrby") == 1
+        assert await commands_run(redis, "incrby") == 1
     finally:
         await counts.close()
 
@@ -80,7 +75,7 @@ async def test_an_interval_of_hits_is_written_together_behind_the_requests(
     await counts.writing  # ends once nothing waits to be written
 
     assert [await stored(redis, counted) for counted in hits[::2]] == [2] * len(scopes)
-    assert await calls(redis, "incrby") == len(scopes)  # one per scope, in one pipeline
+    assert await commands_run(redis, "incrby") == len(scopes)  # one per scope, in one pipeline
     await counts.close()
 
 
