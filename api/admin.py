@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             *health.ROUTES,
-            metrics_route(settings, measure_lag),
+            metrics_route(settings, "admin", measure_lag),
             Route("/command", command_endpoint(admin_specs(), require_admin), methods=["POST"]),
             Route("/commands/{command_id}", admin_get_command, methods=["GET"]),
             *admin_operations.ROUTES,

@@ -8,7 +8,7 @@ answers only to `Authorization: Bearer <token>`.
 import hmac
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,7 +16,7 @@ from starlette.routing import Route
 from api.http import ApiError
 from api.state import state_of
 from infra.errors import Unavailable
-from infra.metrics import LAG
+from infra.metrics import LAG, registry_of
 from infra.settings import Settings
 from infra.stream_stats import stream_stats
 
@@ -24,7 +24,9 @@ from infra.stream_stats import stream_stats
 Refresh = Callable[[Request], Awaitable[None]]
 
 
-def metrics_route(settings: Settings, refresh: Refresh | None = None) -> Route:
+def metrics_route(settings: Settings, process: str, refresh: Refresh | None = None) -> Route:
+    """`process`'s own metrics (`infra.metrics.registry_of`)."""
+    registry = registry_of(process)
     expected = f"Bearer {settings.metrics_token}".encode() if settings.metrics_token else None
 
     async def metrics(request: Request) -> Response:
@@ -40,7 +42,7 @@ def metrics_route(settings: Settings, refresh: Refresh | None = None) -> Route:
                 ).response()
         if refresh is not None:
             await refresh(request)
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return Route("/metrics", metrics, methods=["GET"])
 

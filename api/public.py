@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             *health.ROUTES,
-            metrics_route(settings),
+            metrics_route(settings, "web"),
             Route("/command", command_endpoint(public_specs()), methods=["POST"]),
             Route("/commands/{command_id}", get_command, methods=["GET"]),
             *identity.ROUTES,

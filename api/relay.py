@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/health", relay.health),
             Route("/ready", relay.ready),
-            metrics_route(relay.settings),
+            metrics_route(relay.settings, "relay"),
             WebSocketRoute("/ws", relay.websocket),
         ],
         lifespan=relay.lifespan,

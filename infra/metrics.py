@@ -1,4 +1,5 @@
-"""Prometheus metrics shared by every Sluice process: one definition each, bounded labels only.
+"""Prometheus metrics of every Sluice process: one definition each, bounded labels only; each
+process serves its own (`registry_of`).
 
 Label values come from closed sets: command names from `COMMAND_TYPES` (anything else is
 `unknown`), error codes and close reasons written in the code, partitions below the configured
@@ -9,7 +10,17 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -203,3 +214,24 @@ class LagCollector(Collector):
 # The worker's cron refreshes it every few seconds; admin's /metrics records it at each scrape.
 LAG = LagCollector(max_age_s=30.0)
 REGISTRY.register(LAG)
+
+
+# What each process serves: the families it moves, and the runtime's. Every module defines all of
+# them, and the worker's are labelled for every command up front: served everywhere, a web
+# process would show the worker's counters at zero beside its own.
+_RUNTIME: tuple[Collector, ...] = (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR)
+_GATEWAY: tuple[Collector, ...] = (GATEWAY_ACCEPTED, GATEWAY_REJECTED)
+OWN_FAMILIES: dict[str, tuple[Collector, ...]] = {
+    "web": _GATEWAY,
+    "admin": (*_GATEWAY, LAG),
+    "relay": (WS_CONNECTIONS, WS_FRAMES_SENT, WS_FRAMES_DROPPED, WS_CLOSES, COMMAND_E2E_SECONDS),
+    "worker": (WORKER_COMMANDS, WORKER_HANDLER_SECONDS, WORKER_RETRIES, DEAD_LETTERS, LAG),
+}
+
+
+def registry_of(process: str) -> CollectorRegistry:
+    """A registry of `process`'s own families (web, admin, relay or worker)."""
+    registry = CollectorRegistry(auto_describe=True)
+    for collector in (*_RUNTIME, *OWN_FAMILIES[process]):
+        registry.register(collector)
+    return registry

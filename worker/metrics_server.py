@@ -1,6 +1,6 @@
 """The worker's Prometheus endpoint: `GET /metrics` on its own port, served by a thread.
 
-The worker has no HTTP server of its own, so prometheus_client's serves the default registry.
+The worker has no HTTP server of its own, so prometheus_client's serves its metrics.
 It binds to `worker_metrics_host` (127.0.0.1 by default: Prometheus on the same host, or an
 agent); `worker_metrics_port` 0 turns it off. Metrics are never worth a worker: a port that
 cannot be bound is logged and the worker goes on without them.
@@ -13,6 +13,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
 
+from infra.metrics import registry_of
 from infra.settings import Settings
 
 log = logging.getLogger("sluice.worker.metrics")
@@ -39,7 +40,7 @@ def start(settings: Settings) -> MetricsServer | None:
     if port == 0:
         return None
     try:
-        server, thread = start_http_server(port, addr=host)
+        server, thread = start_http_server(port, addr=host, registry=registry_of("worker"))
     except (OSError, OverflowError) as error:  # in use, not ours to bind, or not a port at all
         log.error(
             "worker metrics not served: cannot listen on %s:%d (%s); with several workers on "

@@ -57,6 +57,25 @@ async def test_every_process_serves_prometheus_text(stack: Stack) -> None:
         assert samples, f"{name} served no metrics"
 
 
+# The families each process moves (lag and stream sizes: whoever measured them last).
+OWN_PREFIXES = {
+    "web": ("sluice_gateway_",),
+    "admin": ("sluice_gateway_", "sluice_consumer_", "sluice_stream_", "sluice_dead_letter_"),
+    "relay": ("sluice_ws_", "sluice_command_e2e_"),
+    "worker": ("sluice_worker_", "sluice_dead_letter", "sluice_consumer_", "sluice_stream_"),
+}
+
+
+async def test_each_process_serves_its_own_metrics_not_the_others_zeros(stack: Stack) -> None:
+    for name, url in endpoints(stack).items():
+        names = {sample for sample, _ in await scrape(url)}
+        foreign = {
+            n for n in names if n.startswith("sluice_") and not n.startswith(OWN_PREFIXES[name])
+        }
+        assert not foreign, f"{name} serves {sorted(foreign)[:5]}"
+        assert any(n.startswith("process_") for n in names), f"{name}: no runtime metrics"
+
+
 async def test_commands_move_the_counters_and_histograms_of_every_process(
     web: httpx.AsyncClient, stack: Stack
 ) -> None:

@@ -142,7 +142,7 @@ def test_port_zero_turns_the_worker_metrics_off(settings: Settings) -> None:
 
 
 async def test_with_a_token_set_metrics_answer_only_to_its_bearer(settings: Settings) -> None:
-    app = Starlette(routes=[metrics_route(replace(settings, metrics_token="s3cret"))])
+    app = Starlette(routes=[metrics_route(replace(settings, metrics_token="s3cret"), "web")])
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sluice") as client:
         anonymous = await client.get("/metrics")
