@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from api.auth import Principal, authenticate
 from api.command_spec import Call, CommandSpec, Payload, holds_one_of
-from api.http import ApiError, ok, read_json_body
+from api.http import ApiError, invalid_payload, ok, read_json_body
+from api.reply_tokens import is_reply_to
 from api.state import AppState, state_of
 from events.aggregate_ids import aggregate_id_of
 from infra import keys
@@ -24,7 +25,6 @@ from infra.metrics import GATEWAY_ACCEPTED, GATEWAY_REJECTED, UNKNOWN, command_l
 from infra.settings import Settings
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-MAX_REPLY_TO = 128
 
 Authorizer = Callable[[Request, Along | None], Awaitable[Principal | None]]
 
@@ -202,8 +202,9 @@ def _bad_command_id() -> str:
 def _reply_to(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_REPLY_TO:
-        raise ApiError(422, "invalid_payload", "reply_to must be a relay token", path="$.reply_to")
+    if not is_reply_to(value):
+        message = "reply_to must be the token of a relay connection's welcome frame"
+        raise ApiError(422, "invalid_payload", message, path="$.reply_to")
     return value
 
 
@@ -213,16 +214,7 @@ def _payload(spec: CommandSpec, value: Any) -> Payload:
     try:
         return msgspec.convert(value, spec.request)
     except msgspec.ValidationError as error:
-        message, path = _split_path(str(error))
-        raise ApiError(422, "invalid_payload", message, path=path) from None
-
-
-def _split_path(message: str) -> tuple[str, str]:
-    """msgspec says `... - at `$.email``; clients see the path from the request's root."""
-    text, sep, at = message.rpartition(" - at `")
-    if not sep:
-        return message, "$.payload"
-    return text, "$.payload" + at.rstrip("`")[1:]
+        raise invalid_payload(error, "$.payload") from None
 
 
 async def _claim_idempotency_key(

@@ -41,6 +41,15 @@ class ApiError(Exception):
         return JSONResponse({"ok": False, "error": error}, self.status, headers=self.headers)
 
 
+def invalid_payload(error: Exception, root: str = "$") -> ApiError:
+    """A body that fails its schema, as 422 `invalid_payload` with the field's path from the
+    request's root (msgspec says `... - at `$.email``, from the part it validated)."""
+    text, sep, at = str(error).rpartition(" - at `")
+    if not sep:
+        return ApiError(422, "invalid_payload", str(error), path=root)
+    return ApiError(422, "invalid_payload", text, path=root + at.rstrip("`")[1:])
+
+
 def ok(http_status: int = 200, **body: Any) -> JSONResponse:
     return JSONResponse({"ok": True, **body}, http_status)
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth import bearer_token, require_user
-from api.http import ApiError, ok, read_json_body
+from api.http import ApiError, invalid_payload, ok, read_json_body
 from api.state import state_of
 from events.commands import RecordLogin
 from events.requests import LoginRequest
@@ -28,7 +28,7 @@ async def login(request: Request) -> Response:
     try:
         credentials = msgspec.convert(doc, LoginRequest)
     except msgspec.ValidationError as error:
-        raise ApiError(422, "invalid_payload", str(error)) from None
+        raise invalid_payload(error) from None
     email = normalise_email(credentials.email)
     client_ip = request.client.host if request.client else "unknown"
     account_scope = f"login-account:{email}"

@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import secrets
 from contextlib import suppress
 from urllib.parse import urlsplit
 
@@ -13,6 +12,7 @@ from api import relay_frames as frames
 from api.relay_connection import Connection
 from api.relay_hub import POLICY_VIOLATION, Hub
 from api.relay_session import Session
+from api.reply_tokens import new_reply_to
 from infra.group_read import GroupReader
 from infra.metrics import WS_CLOSES
 from infra.settings import Settings
@@ -51,7 +51,7 @@ async def serve(
         await ws.close(POLICY_VIOLATION)  # before accept: the server answers 403
         return
     ip = ws.client.host if ws.client else "unknown"
-    conn = hub.connect(secrets.token_urlsafe(32), ip)
+    conn = hub.connect(new_reply_to(), ip)
     if conn is None:
         WS_CLOSES.labels("too_many_connections").inc()
         with suppress(*_GONE):

@@ -278,6 +278,25 @@ async def test_a_malformed_command_id_is_an_invalid_payload(web: httpx.AsyncClie
     assert response.json()["error"]["path"] == "$.command_id"
 
 
+@pytest.mark.parametrize(
+    "reply_to",
+    ["Qm9v...", "", "x" * 43 + "=", "a" * 42, 42, ["a" * 43]],
+    ids=["placeholder", "empty", "padded", "truncated", "number", "list"],
+)
+async def test_a_reply_to_no_relay_made_is_refused_and_appends_nothing(
+    web: httpx.AsyncClient, stack: Stack, reply_to: Any
+) -> None:
+    before = await command_entries(stack)
+    response = await web.post(
+        "/command", json={**registration(unique_email()), "reply_to": reply_to}
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["code"], error["path"]) == ("invalid_payload", "$.reply_to")
+    assert "welcome" in error["message"]
+    assert await command_entries(stack) == before
+
+
 async def test_an_unknown_command_status_is_not_found(web: httpx.AsyncClient) -> None:
     response = await web.get(f"/commands/{uuid.uuid4()}")
     assert response.status_code == 404

@@ -3,6 +3,7 @@
 import asyncio
 
 import httpx
+import pytest
 from redis.asyncio import Redis
 
 from tests.e2e.client import listen, login, register, unique_email, wait_projected
@@ -102,6 +103,26 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
     assert wrong.json()["error"]["code"] == "invalid_credentials"
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"email": "ada@example.com"}, "$"),
+        ({"email": "ada@example.com", "password": 12}, "$.password"),
+        ({"email": ["ada@example.com"], "password": "a password"}, "$.email"),
+        (["ada@example.com", "a password"], "$"),
+    ],
+    ids=["missing-field", "wrong-type", "nested-wrong-type", "not-an-object"],
+)
+async def test_a_login_that_fails_its_schema_names_the_field(
+    web: httpx.AsyncClient, body: object, path: str
+) -> None:
+    response = await web.post("/auth/login", json=body)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["code"], error["path"]) == ("invalid_payload", path)
+    assert " - at " not in error["message"]  # the path is in its own field
 
 
 async def test_repeated_wrong_passwords_lock_the_account_for_a_while(
