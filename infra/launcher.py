@@ -59,15 +59,26 @@ def main() -> int:
     honcho = [sys.executable, "-m", "honcho", "start", "-f", "Procfile"]
     honcho += ["-p", env.get("PORT", "8000")]
     child = subprocess.Popen(honcho, env=env)
+    asked_to_stop = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal asked_to_stop
+        asked_to_stop = True
+        child.send_signal(signal.SIGTERM)
+
     # A supervisor's SIGTERM is passed on to honcho, which stops every process before we return
     # (by default the launcher would die at once and leave them all running).
-    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
+    signal.signal(signal.SIGTERM, stop)
     try:
         while True:
             try:
-                return child.wait()
+                code = child.wait()
+                # A stop that was asked for is a success (honcho reports its processes'
+                # signals); a process that exited on its own stopped the others: its failure.
+                return 0 if asked_to_stop else code
             except KeyboardInterrupt:
                 # The terminal's Ctrl-C reached honcho too; wait for it to stop its processes.
+                asked_to_stop = True
                 continue
     finally:
         if child.poll() is None:
