@@ -2,6 +2,7 @@
 
 import abc
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ log = logging.getLogger("sluice.worker")
 
 # Beyond the blocking read itself: a batch of hundreds of commands settles in milliseconds.
 ITERATION_TIMEOUT_SECONDS = 30.0
+# Between failed iterations (Redis away): doubling, so that a long outage logs a line every few
+# seconds per group rather than several a second, and a short one is over soon after it ends.
+FIRST_BACKOFF_SECONDS, LAST_BACKOFF_SECONDS = 0.5, 4.0
 
 Batch = list[tuple[int, Entry]]  # (partition, (entry id, fields))
 
@@ -107,6 +111,7 @@ class StreamConsumer(abc.ABC):
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
         prepared = settled_own = False
+        backoff = FIRST_BACKOFF_SECONDS
         while not self.stopping.is_set():
             try:
                 # Under the same guard as every read: a Redis away at start is waited for.
@@ -122,6 +127,7 @@ class StreamConsumer(abc.ABC):
                     next_sweep = loop.time() + self.settings.claim_idle_ms / 2000
                 async with asyncio.timeout(self.iteration_timeout):
                     await self._read_next(block=True)
+                backoff = FIRST_BACKOFF_SECONDS
             except Exception as error:
                 if is_no_group(error):
                     log.warning("%s: consumer group missing; creating it again", self.group)
@@ -132,7 +138,9 @@ class StreamConsumer(abc.ABC):
                     log.warning("%s: Redis unavailable (%s); retrying", self.group, reason)
                 else:
                     log.exception("%s: consumer iteration failed; retrying", self.group)
-                await asyncio.sleep(0.5)  # back off from a failing Redis
+                with contextlib.suppress(TimeoutError):  # a stop cuts the wait short
+                    await asyncio.wait_for(self.stopping.wait(), backoff)
+                backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
         try:  # stopped: the batch held back is settled too (a cancellation leaves it pending)
             async with asyncio.timeout(self.iteration_timeout):
                 await self.flush()

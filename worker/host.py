@@ -10,10 +10,17 @@ the stream consumers it hosts with it. Here each costs one turn instead:
 - a job that could not be run or settled is run again once its in-progress mark expires (the
   jobs are idempotent: a retry re-appends a command, a follow-up submits one, each once);
 - a heartbeat that could not be recorded, and the cron jobs it would have queued, wait for the
-  next heartbeat (the cron jobs are periodic sweeps).
+  next heartbeat (the cron jobs are periodic sweeps);
+- a poll for due jobs that found Redis away for longer than the connection's retries (a few
+  seconds) is logged and polled again: an outage of any length costs turns, never the process,
+  and the operator sees a line every few seconds until Redis is back;
+- a stop during an outage still runs the shutdown hook (the consumers finish or give back what
+  they hold), though arq could not delete its health key, which expires on its own.
 """
 
+import asyncio
 import logging
+import signal
 
 from arq.worker import Worker
 
@@ -27,6 +34,14 @@ def is_outage(error: Exception) -> bool:
 
 
 class SluiceWorker(Worker):
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning("could not poll for jobs (%s); polling again", error)
+
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         try:
             await super().start_jobs(job_ids)
@@ -55,3 +70,22 @@ class SluiceWorker(Worker):
             if not is_outage(error):
                 raise
             log.warning("could not record the heartbeat or queue cron jobs (%s)", error)
+
+    async def close(self) -> None:
+        """arq's own close, but for a health key it cannot delete: that must not keep the
+        shutdown hook from running."""
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        if not self._pool:
+            return
+        await asyncio.gather(*self.tasks.values())
+        try:
+            await self.pool.delete(self.health_check_key)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning("could not delete the health check key (%s); it expires", error)
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
+        await self.pool.aclose(close_connection_pool=True)
+        self._pool = None

@@ -41,9 +41,13 @@ T = TypeVar("T")
 STALE_CONSUMER_IDLE_MS = 3600 * 1000
 LAG_EVERY_SECONDS = 5
 START_RETRY_FIRST, START_RETRY_LAST = 0.1, 5.0  # seconds between start-up attempts
-# arq's poll loop has no error handling of its own: without retries on its connection, one
-# Redis blip (a restart, a failover) ends the worker process. Backoff up to 1 s, ~1 minute in all.
-ARQ_RETRIES = 60
+# Each of arq's calls rides out a blip (a restart, a failover) on its connection's retries:
+# backoff up to 1 s, about 5 s in all. A longer outage costs arq's loop turns (`worker.host`),
+# each logged, and a stop asked for meanwhile is not held up for long.
+ARQ_RETRIES = 8
+# arq's first connection is tried this many times, a second apart, each try with the retries
+# above: a worker started before its Redis waits about five minutes, a warning a try.
+ARQ_START_ATTEMPTS = 50
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -173,12 +177,13 @@ async def measure_lag(ctx: dict[str, Any]) -> None:
     LAG.record(await stream_stats(deps.redis, deps.settings))
 
 
-def arq_redis_settings(dsn: str) -> RedisSettings:
-    """arq's connection, riding out a Redis outage of up to about a minute."""
+def arq_redis_settings(dsn: str, retries: int = ARQ_RETRIES) -> RedisSettings:
+    """arq's connection, each call riding out a Redis blip of a few seconds."""
     return dataclasses.replace(
         RedisSettings.from_dsn(dsn),
         retry_on_error=list(TRANSIENT),
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), ARQ_RETRIES),
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries),
+        conn_retries=ARQ_START_ATTEMPTS,
     )
 
 

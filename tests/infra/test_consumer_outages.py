@@ -112,6 +112,35 @@ async def test_a_redis_away_at_start_is_waited_for_then_consumed(
     assert not [r for r in seen.records if r.levelno >= logging.ERROR]
 
 
+async def test_a_long_outage_is_retried_less_and_less_often_and_a_stop_ends_the_wait(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Retries back off (0.5, 1, 2, then 4 s), so a long outage is a line every few seconds, not
+    several a second; a stop does not wait out the backoff."""
+    quick = replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0", read_block_ms=100)
+    redis = connect(quick, socket_timeout=None)
+    consumer = CommandConsumer(Deps(settings=quick, redis=redis, consumer="c1"))
+    async with watching("Redis unavailable") as seen:
+        task = asyncio.create_task(consumer.run())
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                while (
+                    len(warnings := [r for r in seen.records if r.levelno == logging.WARNING]) < 4
+                ):
+                    seen.event.clear()
+                    await seen.event.wait()
+            times = [record.created for record in warnings]
+            assert times[3] - times[2] >= 1.8  # the third wait: 2 s, where it was 0.5
+            stopped_at = asyncio.get_running_loop().time()
+            consumer.stop()  # in the fourth wait, of 4 s
+            await asyncio.wait_for(task, WAIT_SECONDS)
+            assert asyncio.get_running_loop().time() - stopped_at < 2.0
+        finally:
+            consumer.stop()
+            await asyncio.gather(task, return_exceptions=True)
+            await redis.aclose()
+
+
 async def test_a_full_redis_is_waited_out_and_nothing_is_lost_or_doubled(
     tmp_path: Path, settings: Settings
 ) -> None:

@@ -15,6 +15,7 @@ from redis.exceptions import WatchError
 from infra.embedded_redis import EmbeddedRedis
 from tests.redis_servers import fill, make_room, own_server
 from worker.host import SluiceWorker
+from worker.main import arq_redis_settings
 
 
 async def noop(ctx: dict[str, Any]) -> None:
@@ -94,5 +95,58 @@ async def test_a_full_server_costs_arq_s_loop_turns_not_the_process(tmp_path: Pa
         for task in worker.tasks.values():  # what a refused turn left behind
             task.cancel()
         await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+        await pool.aclose()
+        server.stop()
+
+
+async def test_an_outage_longer_than_the_retries_costs_turns_not_the_process(
+    tmp_path: Path,
+) -> None:
+    """Every call of arq's gives up after its connection's retries; its loop polls again, for
+    as long as Redis is away, and runs the job once it is back."""
+    server = own_server(tmp_path, appendonly=True).start()  # the queued job outlives the stop
+    pool = await create_pool(arq_redis_settings(server.url, retries=1))
+    ran = asyncio.Event()
+
+    async def job(ctx: dict[str, Any]) -> None:
+        ran.set()
+
+    worker = SluiceWorker(functions=[func(job, name="job")], redis_pool=pool, handle_signals=False)
+    try:
+        await pool.enqueue_job("job")
+        server.stop()
+        for _ in range(3):  # each turn's retries run out; none may end the loop
+            await worker._poll_iteration()
+        assert not ran.is_set()
+
+        server.start()
+        polling = asyncio.create_task(worker.main())
+        await asyncio.wait_for(ran.wait(), 10)
+        polling.cancel()
+        await asyncio.gather(polling, return_exceptions=True)
+    finally:
+        for task in worker.tasks.values():
+            task.cancel()
+        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+        await pool.aclose()
+        server.stop()
+
+
+async def test_a_stop_during_an_outage_still_runs_the_shutdown_hook(tmp_path: Path) -> None:
+    server = own_server(tmp_path).start()
+    pool = await create_pool(arq_redis_settings(server.url, retries=1))
+    stopped: list[dict[str, Any]] = []
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        stopped.append(ctx)
+
+    worker = SluiceWorker(
+        functions=[noop], redis_pool=pool, handle_signals=False, on_shutdown=on_shutdown
+    )
+    try:
+        server.stop()
+        await worker.close()  # arq's delete of its health key fails first
+        assert len(stopped) == 1
+    finally:
         await pool.aclose()
         server.stop()
