@@ -84,6 +84,14 @@ class Row:
         }
 
 
+def paired_ratios(numerator: Row, denominator: Row) -> list[float]:
+    """Each repetition's own ratio; a ratio's figure is their median. The two rows of a
+    repetition ran within a minute of each other, while the repetitions lie minutes apart: a
+    shared machine's moods, which move both rows of a repetition alike, cancel out of its ratio,
+    but not out of a ratio of medians, whose halves may come from different repetitions."""
+    return [a / b for a, b in zip(numerator.reps, denominator.reps, strict=True)]
+
+
 class CheckFailed(RuntimeError):
     """A run did not do exactly its work: its figure would be meaningless."""
 
@@ -604,17 +612,19 @@ async def measure(
                 for mode in ("transport", "commit"):
                     rows[mode].reps.append(await raw_ceiling(redis, url, n, mode))
             clock.lap("ceiling")
-            if only in (None, "peers"):
-                peer_n = min(n, PEER_MESSAGES)
-                rows["arq"].reps.append(await arq_noop(redis, port, peer_n))
-                rows["faststream"].reps.append(await faststream_noop(redis, url, peer_n))
-            clock.lap("peers")
+            # The Sluice worker between the rows its ratios are taken against, so that each
+            # repetition's ratio compares runs seconds apart.
             if only in (None, "sluice"):
                 for workers, suffix in ((1, ""), (2, "2")):
                     register, trivial = await sluice_worker(redis, url, n, workers)
                     rows[f"register{suffix}"].reps.append(register)
                     rows[f"trivial{suffix}"].reps.append(trivial)
             clock.lap("sluice")
+            if only in (None, "peers"):
+                peer_n = min(n, PEER_MESSAGES)
+                rows["arq"].reps.append(await arq_noop(redis, port, peer_n))
+                rows["faststream"].reps.append(await faststream_noop(redis, url, peer_n))
+            clock.lap("peers")
             if only in (None, "gateway"):
                 seconds = GATEWAY_SECONDS
                 for fsync in GATEWAY_FSYNC:
@@ -657,29 +667,23 @@ async def measure(
             "ratios": {},
             "section_seconds": clock.totals(),
         }
-    commit, arq = rows["commit"].median, rows["arq"].median
-    faststream = rows["faststream"].median
-    measured = ("trivial", "register")
-    ratios = (
-        {f"{name}_to_1b": round(rows[name].median / commit, 3) for name in measured}
-        | {f"{name}_to_arq": round(rows[name].median / arq, 2) for name in measured}
-        | {f"{name}_to_faststream": round(rows[name].median / faststream, 2) for name in measured}
-        | {
-            "relay_to_bare_at_100": round(
-                rows["fanout-sluice-100"].median / rows["fanout-bare-100"].median, 3
-            ),
-            "gateway_to_bare_batched_at_32_always": round(
-                rows["sluice-always-32"].median / rows["coalesced-always-32"].median, 3
-            ),
-            "gateway_p99_ms_at_open_rate_always": round(
-                rows["sluice-always-open-p99"].median / 1000, 1
-            ),
-        }
+    pairs = {
+        **{f"{name}_to_1b": (name, "commit") for name in ("trivial", "register")},
+        **{f"{name}_to_arq": (name, "arq") for name in ("trivial", "register")},
+        **{f"{name}_to_faststream": (name, "faststream") for name in ("trivial", "register")},
+        "relay_to_bare_at_100": ("fanout-sluice-100", "fanout-bare-100"),
+        "gateway_to_bare_batched_at_32_always": ("sluice-always-32", "coalesced-always-32"),
+    }
+    ratio_reps = {key: paired_ratios(rows[a], rows[b]) for key, (a, b) in pairs.items()}
+    ratios = {key: round(statistics.median(each), 3) for key, each in ratio_reps.items()}
+    ratios["gateway_p99_ms_at_open_rate_always"] = round(
+        rows["sluice-always-open-p99"].median / 1000, 1
     )
     return {
         "versions": found,
         "rows": [row.as_json() for row in rows.values()],
         "ratios": ratios,
+        "ratio_reps": {key: [round(r, 3) for r in each] for key, each in ratio_reps.items()},
         "targets": against_targets(rows, ratios),
         "section_seconds": clock.totals(),
     }
