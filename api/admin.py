@@ -10,7 +10,7 @@ from api.auth import require_admin
 from api.command_table import admin_specs
 from api.commands import command_endpoint, get_command
 from api.http import EXCEPTION_HANDLERS
-from api.metrics import measure_lag, metrics_route
+from api.metrics import measure_at_scrape, metrics_route
 from api.state import lifespan_for
 from infra.settings import Settings, settings_or_exit
 
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             *health.ROUTES,
-            metrics_route(settings, "admin", measure_lag),
+            metrics_route(settings, "admin", measure_at_scrape),
             Route("/command", command_endpoint(admin_specs(), require_admin), methods=["POST"]),
             Route("/commands/{command_id}", admin_get_command, methods=["GET"]),
             *admin_operations.ROUTES,

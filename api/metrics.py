@@ -47,11 +47,13 @@ def metrics_route(settings: Settings, process: str, refresh: Refresh | None = No
     return Route("/metrics", metrics, methods=["GET"])
 
 
-async def measure_lag(request: Request) -> None:
-    """Admin's refresh: consumer lag read from Redis at scrape time, the freshest figure."""
+async def measure_at_scrape(request: Request) -> None:
+    """Admin's refresh: consumer lag and the server's durability read from Redis at scrape
+    time, the freshest figures."""
     state = state_of(request)
     try:
         report = await stream_stats(state.redis, state.settings)
     except Unavailable:
         report = None  # the scrape still answers, without lag, rather than fail whole
     LAG.record(report)
+    await state.durability.check(state.redis)

@@ -31,6 +31,7 @@ class AppState:
     committer: GroupCommitter
     reader: GroupReader  # the per-request lookups of concurrent requests, in one round trip
     counts: SharedCounts  # the per-IP rate limit's hits, written behind the requests
+    durability: durability.Watch  # checked at start-up, and by admin at each /metrics scrape
 
 
 def state_of(request: Request) -> AppState:
@@ -61,11 +62,12 @@ def lifespan_for(
             GroupCommitter(grouped, settings),
             GroupReader(grouped),
             SharedCounts(grouped),
+            durability.Watch(log),
         )
         app.state.sluice = state
         try:
             await scripts.load_all(redis)
-            await durability.report(redis, log)
+            await state.durability.check(redis)
             await ensure_first_admin(redis, settings, state.passwords)
         except Exception as error:  # Redis may come up later; requests answer 503 until then
             log.warning("start-up tasks skipped: %s", error)

@@ -215,6 +215,14 @@ class LagCollector(Collector):
 LAG = LagCollector(max_age_s=30.0)
 REGISTRY.register(LAG)
 
+# `infra.durability` sets it: the worker every minute, admin at each scrape.
+REDIS_DURABILITY_RISKS = Gauge(
+    "sluice_redis_durability_risks",
+    "1 for each way the Redis server's settings can lose acknowledged commands (appendonly_off, "
+    "eviction), 0 for each it avoids, as last checked; absent when CONFIG GET is refused.",
+    ["risk"],
+)
+
 
 # What each process serves: the families it moves, and the runtime's. Every module defines all of
 # them, and the worker's are labelled for every command up front: served everywhere, a web
@@ -223,9 +231,16 @@ _RUNTIME: tuple[Collector, ...] = (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COL
 _GATEWAY: tuple[Collector, ...] = (GATEWAY_ACCEPTED, GATEWAY_REJECTED)
 OWN_FAMILIES: dict[str, tuple[Collector, ...]] = {
     "web": _GATEWAY,
-    "admin": (*_GATEWAY, LAG),
+    "admin": (*_GATEWAY, LAG, REDIS_DURABILITY_RISKS),
     "relay": (WS_CONNECTIONS, WS_FRAMES_SENT, WS_FRAMES_DROPPED, WS_CLOSES, COMMAND_E2E_SECONDS),
-    "worker": (WORKER_COMMANDS, WORKER_HANDLER_SECONDS, WORKER_RETRIES, DEAD_LETTERS, LAG),
+    "worker": (
+        WORKER_COMMANDS,
+        WORKER_HANDLER_SECONDS,
+        WORKER_RETRIES,
+        DEAD_LETTERS,
+        LAG,
+        REDIS_DURABILITY_RISKS,
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, TypeVar
 
 from arq.connections import RedisSettings
 from arq.cron import cron
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
@@ -39,6 +40,7 @@ log = logging.getLogger("sluice.worker")
 T = TypeVar("T")
 
 STALE_CONSUMER_IDLE_MS = 3600 * 1000
+DURABILITY_CHECK_SECONDS = 60
 LAG_EVERY_SECONDS = 5
 START_RETRY_FIRST, START_RETRY_LAST = 0.1, 5.0  # seconds between start-up attempts
 # Each of arq's calls rides out a blip (a restart, a failover) on its connection's retries:
@@ -64,7 +66,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         log.error("refusing to start: %s", error)
         await redis.aclose()
         raise
-    await durability.report(redis, log)
+    durability_watch = durability.Watch(log)
+    await durability_watch.check(redis)
     name = ConsumerName(redis, "worker", settings.consumer_name)
     consumer = await _once_redis_takes_it("taking a consumer name", name.acquire)
     deps = Deps(settings=settings, redis=redis, consumer=consumer, arq=ctx["redis"])
@@ -81,7 +84,12 @@ async def startup(ctx: dict[str, Any]) -> None:
             asyncio.create_task(commands.run(), name="commands"),
             asyncio.create_task(projector.run(), name="projector"),
             asyncio.create_task(reactor.run(), name="reactor"),
+        ],
+        # Each worker's own, not arq cron jobs: a cron job runs on whichever worker takes it,
+        # and each worker must renew its own lease and keep its own gauge fresh.
+        housekeeping=[
             asyncio.create_task(_renew_lease(name), name="lease"),
+            asyncio.create_task(watch_durability(durability_watch, redis), name="durability"),
         ],
     )
     tune_after_startup()
@@ -118,12 +126,13 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     deps: Deps = ctx["deps"]
     for consumer in ctx["consumers"]:
         consumer.stop()
-    consuming, lease = ctx["tasks"][:-1], ctx["tasks"][-1]
-    lease.cancel()
+    consuming, housekeeping = ctx["tasks"], ctx["housekeeping"]
+    for task in housekeeping:
+        task.cancel()
     _, pending = await asyncio.wait(consuming, timeout=deps.settings.shutdown_grace_seconds)
     for task in pending:
         task.cancel()  # what it held stays pending for another worker
-    await asyncio.gather(*consuming, lease, return_exceptions=True)
+    await asyncio.gather(*consuming, *housekeeping, return_exceptions=True)
     with contextlib.suppress(Exception):
         await ctx["consumer_name"].release()
     await deps.redis.aclose()
@@ -140,6 +149,15 @@ async def _renew_lease(name: ConsumerName) -> None:
                 log.error("consumer name %s was taken over after a stall", name.name)
         except Exception:
             log.warning("could not renew the consumer lease of %s", name.name)
+
+
+async def watch_durability(
+    watch: durability.Watch, redis: Redis, every: float = DURABILITY_CHECK_SECONDS
+) -> None:
+    """The server's durability settings again and again: an operator may change them."""
+    while True:
+        await asyncio.sleep(every)
+        await watch.check(redis)
 
 
 async def remove_stale_consumers(ctx: dict[str, Any]) -> int:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
 
 from tests.e2e.client import listen, register, unique_email
 from tests.e2e.conftest import start_worker
@@ -60,9 +61,21 @@ async def test_every_process_serves_prometheus_text(stack: Stack) -> None:
 # The families each process moves (lag and stream sizes: whoever measured them last).
 OWN_PREFIXES = {
     "web": ("sluice_gateway_",),
-    "admin": ("sluice_gateway_", "sluice_consumer_", "sluice_stream_", "sluice_dead_letter_"),
+    "admin": (
+        "sluice_gateway_",
+        "sluice_consumer_",
+        "sluice_stream_",
+        "sluice_dead_letter_",
+        "sluice_redis_",
+    ),
     "relay": ("sluice_ws_", "sluice_command_e2e_"),
-    "worker": ("sluice_worker_", "sluice_dead_letter", "sluice_consumer_", "sluice_stream_"),
+    "worker": (
+        "sluice_worker_",
+        "sluice_dead_letter",
+        "sluice_consumer_",
+        "sluice_stream_",
+        "sluice_redis_",
+    ),
 }
 
 
@@ -148,6 +161,30 @@ async def test_admin_measures_consumer_lag_at_each_scrape(stack: Stack) -> None:
     assert {"workers", "projector", "reactor"} <= groups
     ages = [v for (name, _), v in samples.items() if name == "sluice_consumer_lag_seconds"]
     assert ages and all(age >= 0 for age in ages)
+
+
+async def test_admin_and_the_worker_tell_whether_redis_keeps_what_it_acknowledges(
+    stack: Stack,
+) -> None:
+    # The suite's server runs without an append-only file (its data is thrown away after).
+    for name in ("admin", "worker"):
+        samples = await scrape(endpoints(stack)[name])
+        risks = {
+            dict(labels)["risk"]: v
+            for (metric, labels), v in samples.items()
+            if metric == "sluice_redis_durability_risks"
+        }
+        assert risks == {"appendonly_off": 1, "eviction": 0}, name
+
+    # Admin reads them again at each scrape: a change shows at the next one.
+    redis = Redis.from_url(stack.redis_url)
+    try:
+        await redis.config_set("maxmemory-policy", "allkeys-lru")
+        samples = await scrape(endpoints(stack)["admin"])
+    finally:
+        await redis.config_set("maxmemory-policy", "noeviction")
+        await redis.aclose()
+    assert value(samples, "sluice_redis_durability_risks", risk="eviction") == 1
 
 
 async def test_the_worker_reports_consumer_lag_from_its_cron(stack: Stack) -> None:
