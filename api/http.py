@@ -41,13 +41,17 @@ class ApiError(Exception):
         return JSONResponse({"ok": False, "error": error}, self.status, headers=self.headers)
 
 
+def schema_message_and_path(message: str, root: str) -> tuple[str, str]:
+    """msgspec says `... - at `$.email``, from the part it validated; clients see the message
+    without it, and the path from the request's root (`root` when msgspec names none)."""
+    text, sep, at = message.rpartition(" - at `")
+    return (text, root + at.rstrip("`")[1:]) if sep else (message, root)
+
+
 def invalid_payload(error: Exception, root: str = "$") -> ApiError:
-    """A body that fails its schema, as 422 `invalid_payload` with the field's path from the
-    request's root (msgspec says `... - at `$.email``, from the part it validated)."""
-    text, sep, at = str(error).rpartition(" - at `")
-    if not sep:
-        return ApiError(422, "invalid_payload", str(error), path=root)
-    return ApiError(422, "invalid_payload", text, path=root + at.rstrip("`")[1:])
+    """A body that fails its schema, as 422 `invalid_payload` naming the field."""
+    message, path = schema_message_and_path(str(error), root)
+    return ApiError(422, "invalid_payload", message, path=path)
 
 
 def ok(http_status: int = 200, **body: Any) -> JSONResponse:

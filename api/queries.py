@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from starlette.requests import Request
 
-from api.http import ApiError, JSONResponse, ok
+from api.http import ApiError, JSONResponse, ok, schema_message_and_path
 from events.types import Identifier, Role
 from infra.views import MAX_PAGE
 
@@ -86,14 +86,13 @@ def parse_query(request: Request, cls: type[Q]) -> Q:
 
 
 def _message_and_path(message: str) -> tuple[str, str]:
-    """msgspec says `... - at `$.limit`` or `... unknown field `foo``; paths start at the query."""
-    text, sep, at = message.rpartition(" - at `")
-    if sep:
-        return text, "$.query" + at.rstrip("`")[1:]
-    _, sep, name = message.rpartition("unknown field `")
-    if sep:
-        return message, "$.query." + name.rstrip("`")
-    return message, "$.query"
+    """Paths start at the query; a parameter it does not take (`... unknown field `foo``) is
+    named too."""
+    text, path = schema_message_and_path(message, "$.query")
+    _, unknown, name = text.rpartition("unknown field `")
+    if path == "$.query" and unknown:
+        return text, "$.query." + name.rstrip("`")
+    return text, path
 
 
 def listed(name: str, items: Sequence[msgspec.Struct], cursor: str | None) -> JSONResponse:

@@ -21,6 +21,7 @@ the stream consumers it hosts with it. Here each costs one turn instead:
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable
 
 from arq.worker import Worker
 
@@ -33,43 +34,44 @@ def is_outage(error: Exception) -> bool:
     return isinstance(error, TRANSIENT_IN_TRANSACTION) or is_unavailable(error)
 
 
+async def _one_turn(step: Awaitable[object], lost: str, *args: object) -> bool:
+    """Runs `step`; an outage is logged (`lost`, its last `%s` the error) and costs this turn
+    only. True when the step ran through."""
+    try:
+        await step
+    except Exception as error:
+        if not is_outage(error):
+            raise
+        log.warning(lost, *args, error)
+        return False
+    return True
+
+
 class SluiceWorker(Worker):
     async def _poll_iteration(self) -> None:
-        try:
-            await super()._poll_iteration()
-        except Exception as error:
-            if not is_outage(error):
-                raise
-            log.warning("could not poll for jobs (%s); polling again", error)
+        await _one_turn(super()._poll_iteration(), "could not poll for jobs (%s); polling again")
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        try:
-            await super().start_jobs(job_ids)
-        except Exception as error:
-            if not is_outage(error):
-                raise
+        started = await _one_turn(
+            super().start_jobs(job_ids),
+            "could not start queued jobs (%s); retrying on the next poll",
+        )
+        if not started:
             # Raised between taking a job slot and starting the job's task: give the slot back.
             self.job_counter -= 1
             self.sem.release()
-            log.warning("could not start queued jobs (%s); retrying on the next poll", error)
 
     async def run_job(self, job_id: str, score: int) -> None:
-        try:
-            await super().run_job(job_id, score)
-        except Exception as error:
-            if not is_outage(error):
-                raise
-            log.warning(
-                "job %s could not be run or settled (%s); it runs again later", job_id, error
-            )
+        await _one_turn(
+            super().run_job(job_id, score),
+            "job %s could not be run or settled (%s); it runs again later",
+            job_id,
+        )
 
     async def heart_beat(self) -> None:
-        try:
-            await super().heart_beat()
-        except Exception as error:
-            if not is_outage(error):
-                raise
-            log.warning("could not record the heartbeat or queue cron jobs (%s)", error)
+        await _one_turn(
+            super().heart_beat(), "could not record the heartbeat or queue cron jobs (%s)"
+        )
 
     async def close(self) -> None:
         """arq's own close, but for a health key it cannot delete: that must not keep the
@@ -79,12 +81,10 @@ class SluiceWorker(Worker):
         if not self._pool:
             return
         await asyncio.gather(*self.tasks.values())
-        try:
-            await self.pool.delete(self.health_check_key)
-        except Exception as error:
-            if not is_outage(error):
-                raise
-            log.warning("could not delete the health check key (%s); it expires", error)
+        await _one_turn(
+            self.pool.delete(self.health_check_key),
+            "could not delete the health check key (%s); it expires",
+        )
         if self.on_shutdown:
             await self.on_shutdown(self.ctx)
         await self.pool.aclose(close_connection_pool=True)
