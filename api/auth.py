@@ -9,6 +9,7 @@ from api.state import state_of
 from infra.group_read import Along
 from infra.identity import ADMIN_ROLES
 from infra.principals import SessionLookup, find_principal
+from infra.tokens import token_hash
 
 MAX_TOKEN_LENGTH = 256
 
@@ -24,7 +25,8 @@ class Principal:
         return bool(self.roles & ADMIN_ROLES)
 
 
-# Where the rate limit leaves the caller's session, read in the same round trip as its count.
+# Where the rate limit leaves the caller's session, read in the same round trip as its count,
+# with the session cache's mark taken before that read: (SessionLookup, mark).
 SESSION_LOOKUP = "sluice.session_lookup"
 
 
@@ -52,13 +54,24 @@ async def authenticate(request: Request, along: Along | None = None) -> Principa
     if token is None:
         return None
     state = state_of(request)
-    read: SessionLookup | None = request.scope.get("state", {}).get(SESSION_LOOKUP)
-    if read is not None and read.token == token and read.replies is not None:
-        found = await read.principal(state.redis)
+    hashed = token_hash(token)
+    read: tuple[SessionLookup, int] | None = request.scope.get("state", {}).get(SESSION_LOOKUP)
+    found = state.sessions.get(hashed)
+    if found is not None:
         if along is not None:  # the caller's own lookup, still to read
             along.take(await state.reader.read(along.queue))
+    elif read is not None and read[0].token == token and read[0].replies is not None:
+        lookup, mark = read
+        found = await lookup.principal(state.redis)
+        if found is not None:
+            state.sessions.keep(hashed, found, mark)
+        if along is not None:
+            along.take(await state.reader.read(along.queue))
     else:
+        mark = state.sessions.mark()
         found = await find_principal(state.redis, token, state.reader, along)
+        if found is not None:
+            state.sessions.keep(hashed, found, mark)
     if found is None:
         raise ApiError(401, "unauthenticated", "the session is unknown or has expired")
     session, held = found

@@ -17,6 +17,7 @@ from infra.command_log import envelope_for
 from infra.identity import normalise_email
 from infra.read_models import find_credentials, get_user
 from infra.sessions import close_session, open_session
+from infra.tokens import token_hash
 
 ACCOUNT_WINDOW_SECONDS = 15 * 60
 
@@ -79,6 +80,7 @@ async def logout(request: Request) -> Response:
     token = bearer_token(request)
     if token is None or not await close_session(state.redis, token):
         raise ApiError(401, "unauthenticated", "no such session")
+    state.sessions.drop_session(token_hash(token))  # here at once; elsewhere as it reads the stream
     return ok()
 
 
@@ -88,6 +90,10 @@ async def me(request: Request) -> Response:
     user = await get_user(state.redis, principal.user_id)
     if user is None:
         raise ApiError(404, "not_found", "the user is not known yet")
+    if frozenset(user.roles) != principal.roles:
+        # Roles newer than those kept for the caller: their next request reads them, whether
+        # or not the revocations stream has told this process yet.
+        state.sessions.drop_user(principal.user_id)
     return ok(user=msgspec.to_builtins(user))
 
 

@@ -37,26 +37,46 @@ class RateLimitMiddleware:
         client = scope.get("client")
         ip = client[0] if client else "unknown"
         sluice: AppState = scope["app"].state.sluice
-        # Read, not written, on the request's path (`infra.rate_limit.SharedCounts`).
-        counted = sluice.counts.hit(f"ip:{ip}", self.limit, 60)
-        # The caller's session rides in the same read: the route finds it read already.
+        scope_key = f"ip:{ip}"
         lookup = _session_lookup(scope)
+        # A count read a moment ago, and over the limit or with a caller kept: nothing to read.
+        known = sluice.counts.known_hit(scope_key, self.limit, 60)
+        if known is not None and (
+            known.retry_after is not None
+            or lookup is None
+            or sluice.sessions.get(lookup.hash) is not None
+        ):
+            await self._answer(known.retry_after, scope, receive, send)
+            return
+        # Read, not written, on the request's path (`infra.rate_limit.SharedCounts`).
+        counted = sluice.counts.hit(scope_key, self.limit, 60) if known is None else None
+        size = counted.size if counted is not None else 0
+        mark = sluice.sessions.mark()
 
         def queue(pipe: Any) -> None:
-            counted.queue(pipe)
+            if counted is not None:
+                counted.queue(pipe)
+            # The caller's session rides in the same read: the route finds it read already.
             if lookup is not None:
                 lookup.queue(pipe)
 
+        retry_after = known.retry_after if known is not None else None
         try:
             replies = await sluice.reader.read(queue)
         except Unavailable:
-            retry_after = None  # the route itself answers 503 if it needs Redis
+            pass  # the route itself answers 503 if it needs Redis
         else:
-            counted.take(replies[: counted.size])
-            retry_after = counted.retry_after
+            if counted is not None:
+                counted.take(replies[:size])
+                retry_after = counted.retry_after
             if lookup is not None:
-                lookup.take(replies[counted.size :])
-                scope.setdefault("state", {})[SESSION_LOOKUP] = lookup
+                lookup.take(replies[size:])
+                scope.setdefault("state", {})[SESSION_LOOKUP] = (lookup, mark)
+        await self._answer(retry_after, scope, receive, send)
+
+    async def _answer(
+        self, retry_after: int | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         if retry_after is None:
             await self.app(scope, receive, send)
             return

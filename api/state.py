@@ -1,5 +1,5 @@
 """What a running API app holds: settings, its Redis client, group commit and read, the rate
-limit's counts, hasher."""
+limit's counts, the callers kept, hasher."""
 
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +18,7 @@ from infra.group_read import GroupReader
 from infra.passwords import Passwords
 from infra.rate_limit import SharedCounts
 from infra.redis import connect
+from infra.session_cache import RevocationFollower, SessionCache
 from infra.settings import Settings
 
 log = logging.getLogger("sluice.api")
@@ -32,6 +33,7 @@ class AppState:
     reader: GroupReader  # the per-request lookups of concurrent requests, in one round trip
     counts: SharedCounts  # the per-IP rate limit's hits, written behind the requests
     durability: durability.Watch  # checked at start-up, and by admin at each /metrics scrape
+    sessions: SessionCache  # callers read lately, while the revocations stream is followed
 
 
 def state_of(request: Request) -> AppState:
@@ -63,18 +65,25 @@ def lifespan_for(
             GroupReader(grouped),
             SharedCounts(grouped),
             durability.Watch(log),
+            SessionCache(settings.session_cache_ms / 1000),
         )
         app.state.sluice = state
+        # A blocking read of its own: its client's socket timeout outlasts the block.
+        tailing = connect(settings, socket_timeout=settings.read_block_ms / 1000 + 5)
+        follower = RevocationFollower(tailing, state.sessions, block_ms=settings.read_block_ms)
         try:
             await scripts.load_all(redis)
             await state.durability.check(redis)
             await ensure_first_admin(redis, settings, state.passwords)
         except Exception as error:  # Redis may come up later; requests answer 503 until then
             log.warning("start-up tasks skipped: %s", error)
+        follower.start()
         tune_after_startup()
         try:
             yield
         finally:
+            await follower.stop()
+            await tailing.aclose()
             # Requests are drained by now; answer any append still queued before closing.
             await state.committer.close()
             await state.counts.close()

@@ -32,12 +32,13 @@ class SessionLookup:
 
     def __init__(self, token: str) -> None:
         self.token = token
+        self.hash = token_hash(token)
         self.hint = user_hint(token)
         self.size = 1 if self.hint is None else 2  # commands queued
         self.replies: list[Any] | None = None
 
     def queue(self, pipe: Any) -> None:
-        pipe.get(keys.session(token_hash(self.token)))
+        pipe.get(keys.session(self.hash))
         if self.hint is not None:
             pipe.hgetall(keys.user(self.hint))
 

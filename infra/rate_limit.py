@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -21,8 +22,9 @@ from infra.group_read import GroupReader
 
 log = logging.getLogger("sluice.api")
 
-# How long hits wait to be written with the others. Across processes a count is short by at
-# most this much of the other processes' hits (plus a round trip); within one it is exact.
+# How long hits wait to be written with the others, and how long a count read serves without
+# another read. Across processes a count is short by at most twice this much of the other
+# processes' hits (plus a round trip); within one it is exact.
 WRITE_EVERY_SECONDS = 0.1
 # Scopes whose hits may wait unwritten while Redis is away; beyond it they are dropped: a
 # limit then counts short, never long.
@@ -99,15 +101,26 @@ class SharedCounts:
 
     A hit reads its window's count in the request's own round trip (a read: no fsync, shared
     with the request's session lookup) and is decided on that count plus the hits this process
-    has not written yet, itself included. Its increment joins the others': every
+    has not written yet, itself included. For `write_every` seconds after such a read, the
+    scope's hits need none (`known_hit`): they are decided on the count decided last plus one,
+    and a request whose caller is kept too (`infra.session_cache`) reads nothing at all.
+    Its increment joins the others': every
     `write_every` seconds at most, one pipeline of INCRBY and EXPIRE, which no request waits
     for. With `appendfsync always`, the gateway's counts then cost Redis one fsync per
     interval instead of one per request.
     """
 
-    def __init__(self, redis: "Redis", *, write_every: float = WRITE_EVERY_SECONDS) -> None:
+    def __init__(
+        self,
+        redis: "Redis",
+        *,
+        write_every: float = WRITE_EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._redis = redis
         self._write_every = write_every
+        self._clock = clock
+        self._known: dict[str, tuple[int, float]] = {}  # key -> (count decided last, read at)
         self._unwritten: dict[str, tuple[int, int]] = {}  # key -> (hits, ttl seconds)
         self._in_flight: dict[str, tuple[int, int]] = {}  # sent, not yet answered
         self._failing = False
@@ -115,6 +128,24 @@ class SharedCounts:
 
     def hit(self, scope: str, limit: int, window_seconds: int) -> "SharedHit":
         return SharedHit(self, scope, limit, window_seconds)
+
+    def known_hit(self, scope: str, limit: int, window_seconds: int) -> "SharedHit | None":
+        """A hit decided without a read, on a count read less than `write_every` ago and this
+        process's hits since; None when the count is to be read (`hit`)."""
+        counted = SharedHit(self, scope, limit, window_seconds)
+        known = self._known.get(counted.key)
+        if known is None or self._clock() - known[1] >= self._write_every:
+            return None
+        counted.count = known[0] + 1
+        self._known[counted.key] = (counted.count, known[1])
+        self.count(counted.key, window_seconds + 1)
+        return counted
+
+    def learn(self, key: str, count: int) -> None:
+        """The count a hit was decided on after a read: later hits may go without one."""
+        if key not in self._known and len(self._known) >= MAX_UNWRITTEN_SCOPES:
+            self._known.clear()  # many scopes at once: past windows' among them
+        self._known[key] = (count, self._clock())
 
     def unwritten(self, key: str) -> int:
         """This process's hits on `key` that Redis may not count yet."""
@@ -187,3 +218,4 @@ class SharedHit(Hit):
     def take(self, replies: list[Any]) -> None:
         self.count = int(replies[0] or 0) + self._counts.unwritten(self.key) + 1
         self._counts.count(self.key, self.window_seconds + 1)
+        self._counts.learn(self.key, self.count)

@@ -5,6 +5,9 @@ and the singleton `roles:super_admins`. Each role is a field of its own (`role:<
 false) written by version, so the two version sequences never meet: `role:super_admin` follows
 the singleton's versions. The registration may name `super_admin` too (the start-up admin);
 it writes that field at version 0, so any change the singleton records wins over it.
+
+Whatever a user's sessions are read with (their roles) is noted on the revocations stream when
+it is written: gateways that kept those sessions read them again (`infra.session_cache`).
 """
 
 from typing import Any
@@ -16,6 +19,7 @@ from domain.roles import SUPER_ADMIN
 from infra import keys
 from infra.errors import translated
 from infra.scripts import PUT_IF_NEWER
+from infra.sessions import notice_user_changed
 from infra.views import (
     Dimension,
     fields_of,
@@ -53,6 +57,7 @@ def queue_user(pipe: Any, view: UserView, version: int, *, registered_at: int = 
     for role in view.roles:
         queue_merge(pipe, key, 0 if role == SUPER_ADMIN else version, {f"{ROLE}{role}": True})
     queue_reindex(pipe, key, INDEXES)
+    _notice_roles(pipe, view.user_id)  # a session read before this held none
 
 
 def queue_role(pipe: Any, user_id: str, role: str, held: bool, version: int) -> None:
@@ -60,6 +65,13 @@ def queue_role(pipe: Any, user_id: str, role: str, held: bool, version: int) -> 
     key = keys.user(user_id)
     queue_merge(pipe, key, version, {f"{ROLE}{role}": held})
     queue_reindex(pipe, key, INDEXES)
+    _notice_roles(pipe, user_id)
+
+
+def _notice_roles(pipe: Any, user_id: str) -> None:
+    # A shadow copy (a rebuild, a check) serves no session: nothing to note.
+    if keys.read_model_root() == keys.LIVE_READ_MODELS:
+        notice_user_changed(pipe, user_id)
 
 
 def queue_display_name(pipe: Any, user_id: str, display_name: str, version: int) -> None:

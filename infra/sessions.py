@@ -1,6 +1,7 @@
 """Session tokens: handed out once, stored only as a hash with an expiry."""
 
 import time
+from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
@@ -8,6 +9,10 @@ from redis.asyncio import Redis
 from infra import keys
 from infra.errors import translated
 from infra.tokens import new_token, token_hash
+
+# The revocations stream: sessions closed, and users whose roles changed. The relay replays
+# no further back than this either (`api.relay_hub`).
+REVOCATIONS_MAXLEN = 10_000
 
 
 class Session(msgspec.Struct, frozen=True):
@@ -42,6 +47,17 @@ async def close_session(redis: "Redis", token: str) -> bool:
     async with translated():
         async with redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys.session(hashed))
-            pipe.xadd(keys.revocations(), {"t": hashed}, maxlen=10_000, approximate=True)
+            queue_revoked(pipe, hashed)
             deleted, _ = await pipe.execute()
     return bool(deleted)
+
+
+def queue_revoked(pipe: Any, token_hash: str) -> None:
+    """Notes a closed session on the revocations stream, for every relay and gateway."""
+    pipe.xadd(keys.revocations(), {"t": token_hash}, maxlen=REVOCATIONS_MAXLEN, approximate=True)
+
+
+def notice_user_changed(pipe: Any, user_id: str) -> None:
+    """Notes on the revocations stream that what a user's sessions were read with (their
+    roles) changed: a gateway that kept them reads them again (`infra.session_cache`)."""
+    pipe.xadd(keys.revocations(), {"u": user_id}, maxlen=REVOCATIONS_MAXLEN, approximate=True)

@@ -70,6 +70,9 @@ class Settings:
     login_attempts_per_account: int = 10  # per 15 minutes
     login_attempts_per_ip: int = 30  # per minute
     session_ttl_seconds: int = 12 * 3600
+    # How long a gateway keeps a caller it read (session and roles) for their next requests;
+    # a logout or a role change drops it sooner (`infra.session_cache`). 0: read every time.
+    session_cache_ms: int = 1000
     idempotency_ttl_seconds: int = 24 * 3600
     result_ttl_seconds: int = 7 * 24 * 3600
     hash_concurrency: int = 2
@@ -127,6 +130,7 @@ def from_env() -> Settings:
         login_attempts_per_account=_int("SLUICE_LOGIN_ATTEMPTS_PER_ACCOUNT", 10, 1),
         login_attempts_per_ip=_int("SLUICE_LOGIN_ATTEMPTS_PER_IP", 30, 1),
         session_ttl_seconds=_int("SLUICE_SESSION_TTL", 12 * 3600, 60),
+        session_cache_ms=_int("SLUICE_SESSION_CACHE_MS", 1000),
         idempotency_ttl_seconds=_int("SLUICE_IDEMPOTENCY_TTL", 24 * 3600, 60),
         result_ttl_seconds=_int("SLUICE_RESULT_TTL", 7 * 24 * 3600, 60),
         hash_concurrency=_int("SLUICE_HASH_CONCURRENCY", 2, 1),

@@ -15,6 +15,7 @@ ADMIN_EMAIL = "root@sluice.test"
 ADMIN_PASSWORD = "the root password, long enough"
 # Printed once the socket listens ("Application startup complete." comes before that).
 STARTED = "Uvicorn running on"
+SESSION_CACHE_MS = 60_000
 
 
 def start_http(name: str, app: str, port: int, env: dict[str, str], logs: Path) -> Process:
@@ -47,6 +48,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         SLUICE_CLAIM_IDLE_MS="1000",
         SLUICE_READ_BLOCK_MS="200",
         SLUICE_LOGIN_ATTEMPTS_PER_IP="1000",
+        # Longer than any wait of a test: only a logout or a role change drops a kept caller.
+        SLUICE_SESSION_CACHE_MS=str(SESSION_CACHE_MS),
     )
     stack = Stack(
         redis_url=server.url,

@@ -48,6 +48,38 @@ async def test_hits_are_decided_on_the_stored_count_and_this_process_unwritten_o
         await counts.close()
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_hits_a_moment_after_a_read_are_decided_without_one_and_counted_exactly(
+    redis: Redis,
+) -> None:
+    clock = Clock()
+    counts, reader = SharedCounts(redis, write_every=A_MINUTE, clock=clock), GroupReader(redis)
+    try:
+        assert counts.known_hit("ip:192.0.2.7", LIMIT, WINDOW) is None  # never read: read it
+        first = await hit(reader, counts, "ip:192.0.2.7")
+        await redis.config_resetstat()
+        clock.now += A_MINUTE - 0.001
+        known = [counts.known_hit("ip:192.0.2.7", LIMIT, WINDOW) for _ in range(LIMIT)]
+
+        assert first.retry_after is None
+        assert [k.count if k else None for k in known] == [2, 3, 4]
+        assert [k.retry_after is None if k else None for k in known] == [True, True, False]
+        assert await commands_run(redis, "get") == 0
+        clock.now += 0.001  # the count read is too old now
+        assert counts.known_hit("ip:192.0.2.7", LIMIT, WINDOW) is None
+        await counts.write()
+        assert await stored(redis, first) == LIMIT + 1  # every hit written, once
+    finally:
+        await counts.close()
+
+
 async def test_another_process_counts_the_hits_once_written(redis: Redis) -> None:
     reader = GroupReader(redis)
     one, another = SharedCounts(redis, write_every=A_MINUTE), SharedCounts(redis)
