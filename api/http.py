@@ -43,9 +43,21 @@ class ApiError(Exception):
 
 def schema_message_and_path(message: str, root: str) -> tuple[str, str]:
     """msgspec says `... - at `$.email``, from the part it validated; clients see the message
-    without it, and the path from the request's root (`root` when msgspec names none)."""
+    without it, and the path from the request's root (`root` when msgspec names none). A field
+    missing or not taken is named by the path too, as `$.payload.email`, not only by the text
+    (msgspec's path stops at the object that lacks it)."""
     text, sep, at = message.rpartition(" - at `")
-    return (text, root + at.rstrip("`")[1:]) if sep else (message, root)
+    if not sep:
+        text, at = message, "$"
+    path = root + at.rstrip("`")[1:]
+    for words in _NAMED_FIELD:
+        before, found, name = text.partition(words)
+        if found and not before:
+            return text, f"{path}.{name.rstrip('`')}"
+    return text, path
+
+
+_NAMED_FIELD = ("Object missing required field `", "Object contains unknown field `")
 
 
 def invalid_payload(error: Exception, root: str = "$") -> ApiError:

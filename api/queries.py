@@ -81,18 +81,8 @@ def parse_query(request: Request, cls: type[Q]) -> Q:
         # Lax mode reads "20" as the integer 20: a query string only has text.
         return msgspec.convert(params, cls, strict=False)
     except msgspec.ValidationError as error:
-        message, path = _message_and_path(str(error))
+        message, path = schema_message_and_path(str(error), "$.query")
         raise ApiError(422, "invalid_query", message, path=path) from None
-
-
-def _message_and_path(message: str) -> tuple[str, str]:
-    """Paths start at the query; a parameter it does not take (`... unknown field `foo``) is
-    named too."""
-    text, path = schema_message_and_path(message, "$.query")
-    _, unknown, name = text.rpartition("unknown field `")
-    if path == "$.query" and unknown:
-        return text, "$.query." + name.rstrip("`")
-    return text, path
 
 
 def listed(name: str, items: Sequence[msgspec.Struct], cursor: str | None) -> JSONResponse:

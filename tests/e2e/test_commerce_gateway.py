@@ -33,10 +33,10 @@ async def test_a_field_the_system_chooses_is_refused_from_a_client(
     customer = await new_actor(web, stack)
     line = {"product_id": "p", "sku": "S", "quantity": 1}
     for command, payload, path in (
-        ("PlaceOrder", {"lines": [line], "customer_id": "someone"}, "$.payload"),
-        ("PlaceOrder", {"lines": [{**line, "unit_price": 1}]}, "$.payload.lines[0]"),
-        ("AddToCart", {**line, "user_id": "someone"}, "$.payload"),
-        ("CancelOrder", {"order_id": "o", "cancelled_by": "x"}, "$.payload"),
+        ("PlaceOrder", {"lines": [line], "customer_id": "someone"}, "$.payload.customer_id"),
+        ("PlaceOrder", {"lines": [{**line, "unit_price": 1}]}, "$.payload.lines[0].unit_price"),
+        ("AddToCart", {**line, "user_id": "someone"}, "$.payload.user_id"),
+        ("CancelOrder", {"order_id": "o", "cancelled_by": "x"}, "$.payload.cancelled_by"),
     ):
         response = await send(web, customer, command, payload)
         assert refusal(response) == (422, "invalid_payload", path), (command, response.text)
