@@ -6,11 +6,11 @@ streams end at start-up and never crashes: Redis outages are retried with backof
 
 import asyncio
 import logging
-import random
 from enum import Enum
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.backoff import EqualJitterBackoff
 
 from api.relay_entries import (
     Fields,
@@ -28,8 +28,8 @@ from infra.streams import flatten_read
 
 log = logging.getLogger("sluice.relay")
 
-FIRST_RETRY_SECONDS = 0.1
-LAST_RETRY_SECONDS = 5.0
+# Between failed reads: from 0.1 s, doubling up to 5 s, each wait drawn from its upper half.
+RETRY = EqualJitterBackoff(cap=5.0, base=0.1)
 
 
 class Kind(Enum):
@@ -79,21 +79,22 @@ class Reader:
         await self._redis.aclose()
 
     async def _run(self) -> None:
-        delay = FIRST_RETRY_SECONDS
+        failures = 0
         while not self._stopping:
+            delay = RETRY.compute(failures)
             try:
                 if self._last_ids is None:
                     await self._find_ends()
                 await self._read_once()
-                delay = FIRST_RETRY_SECONDS
+                failures = 0
             except Unavailable as error:
                 log.warning("relay: Redis unavailable (%s); retrying in %.1fs", error, delay)
             except Exception:
                 log.exception("relay reader failed; retrying in %.1fs", delay)
             else:
                 continue
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, LAST_RETRY_SECONDS)
+            await asyncio.sleep(delay)
+            failures += 1
 
     async def _find_ends(self) -> None:
         async with translated():

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from redis.asyncio import Redis
+from redis.backoff import EqualJitterBackoff
 
 from infra import keys
 from infra.sessions import Session
@@ -35,7 +36,9 @@ MAX_ENTRIES = 10_000
 # Changes remembered, to refuse a read that was on its way while they happened; a read takes
 # milliseconds, and whatever is forgotten here is refused as a whole (`_forgotten_before`).
 MAX_CHANGES = 10_000
-FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS = 0.1, 5.0
+# Between failed reads: from 0.1 s, doubling up to 5 s, each wait drawn from its upper half (the
+# processes that lost the stream together do not all come back at once).
+RETRY = EqualJitterBackoff(cap=5.0, base=0.1)
 
 
 class SessionCache:
@@ -159,7 +162,7 @@ class RevocationFollower:
         self._cache.following = False
 
     async def _run(self) -> None:
-        retry = FIRST_RETRY_SECONDS
+        failures = 0
         while not self._stopping:
             try:
                 if not self._cache.following:
@@ -167,20 +170,20 @@ class RevocationFollower:
                     # A read begun before the end was found may predate a revocation before it.
                     self._cache.clear()
                     self._cache.following = True
-                    if retry > FIRST_RETRY_SECONDS:
+                    if failures:
                         log.info("revocations followed again; sessions are kept again")
                 await self._read()
-                retry = FIRST_RETRY_SECONDS
+                failures = 0
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if self._cache.following or retry == FIRST_RETRY_SECONDS:
+                if not failures:
                     log.warning("revocations not followed (%s); sessions read every time", error)
                 self._cache.following = False
                 self._cache.clear()
                 await self._turn_over()
-                await asyncio.sleep(retry)
-                retry = min(retry * 2, LAST_RETRY_SECONDS)
+                await asyncio.sleep(RETRY.compute(failures))
+                failures += 1
             else:
                 await self._turn_over()
 

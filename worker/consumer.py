@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from redis.backoff import ExponentialBackoff
+
 from infra import logs, scripts
 from infra.errors import is_no_group, is_unavailable
 from infra.group_read import Along
@@ -19,9 +21,10 @@ log = logging.getLogger("sluice.worker")
 
 # Beyond the blocking read itself: a batch of hundreds of commands settles in milliseconds.
 ITERATION_TIMEOUT_SECONDS = 30.0
-# Between failed iterations (Redis away): doubling, so that a long outage logs a line every few
-# seconds per group rather than several a second, and a short one is over soon after it ends.
-FIRST_BACKOFF_SECONDS, LAST_BACKOFF_SECONDS = 0.5, 4.0
+# Between failed iterations (Redis away): from 0.5 s, doubling up to 4 s, so that a long outage
+# logs a line every few seconds per group rather than several a second, and a short one is over
+# soon after it ends.
+BACKOFF = ExponentialBackoff(cap=4.0, base=0.5)
 
 Batch = list[tuple[int, Entry]]  # (partition, (entry id, fields))
 
@@ -111,7 +114,7 @@ class StreamConsumer(abc.ABC):
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
         prepared = settled_own = False
-        backoff = FIRST_BACKOFF_SECONDS
+        failures = 0
         while not self.stopping.is_set():
             try:
                 # Under the same guard as every read: a Redis away at start is waited for.
@@ -127,7 +130,7 @@ class StreamConsumer(abc.ABC):
                     next_sweep = loop.time() + self.settings.claim_idle_ms / 2000
                 async with asyncio.timeout(self.iteration_timeout):
                     await self._read_next(block=True)
-                backoff = FIRST_BACKOFF_SECONDS
+                failures = 0
             except Exception as error:
                 if is_no_group(error):
                     log.warning("%s: consumer group missing; creating it again", self.group)
@@ -139,8 +142,8 @@ class StreamConsumer(abc.ABC):
                 else:
                     log.exception("%s: consumer iteration failed; retrying", self.group)
                 with contextlib.suppress(TimeoutError):  # a stop cuts the wait short
-                    await asyncio.wait_for(self.stopping.wait(), backoff)
-                backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
+                    await asyncio.wait_for(self.stopping.wait(), BACKOFF.compute(failures))
+                failures += 1
         try:  # stopped: the batch held back is settled too (a cancellation leaves it pending)
             async with asyncio.timeout(self.iteration_timeout):
                 await self.flush()

@@ -42,7 +42,7 @@ T = TypeVar("T")
 STALE_CONSUMER_IDLE_MS = 3600 * 1000
 DURABILITY_CHECK_SECONDS = 60
 LAG_EVERY_SECONDS = 5
-START_RETRY_FIRST, START_RETRY_LAST = 0.1, 5.0  # seconds between start-up attempts
+START_RETRY = ExponentialBackoff(cap=5.0, base=0.1)  # between start-up attempts: 0.1 s to 5 s
 # Each of arq's calls rides out a blip (a restart, a failover) on its connection's retries:
 # backoff up to 1 s, about 5 s in all. A longer outage costs arq's loop turns (`worker.host`),
 # each logged, and a stop asked for meanwhile is not held up for long.
@@ -107,16 +107,17 @@ async def _once_redis_takes_it(what: str, step: Callable[[], Awaitable[T]]) -> T
     """`step`, retried with backoff while Redis is away or refuses writes (a full server): a
     worker started meanwhile waits instead of exiting (under `make run`, with every other
     process). A SIGTERM meanwhile cancels the wait, as it would any start-up."""
-    delay = START_RETRY_FIRST
+    failures = 0
     while True:
         try:
             return await step()
         except Exception as error:
             if not is_unavailable(error):
                 raise
+            delay = START_RETRY.compute(failures)
             log.warning("%s: Redis unavailable (%s); retrying in %.1f s", what, error, delay)
         await asyncio.sleep(delay)
-        delay = min(delay * 2, START_RETRY_LAST)
+        failures += 1
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
