@@ -15,6 +15,7 @@ from infra.bootstrap import ensure_first_admin
 from infra.gc_settings import tune_after_startup
 from infra.group_commit import GroupCommitter
 from infra.group_read import GroupReader
+from infra.metrics import GATEWAY_REVOCATIONS_FOLLOWED, GATEWAY_SESSIONS_KEPT
 from infra.passwords import Passwords
 from infra.rate_limit import SharedCounts
 from infra.redis import connect
@@ -68,6 +69,8 @@ def lifespan_for(
             SessionCache(settings.session_cache_ms / 1000),
         )
         app.state.sluice = state
+        GATEWAY_SESSIONS_KEPT.set_function(lambda: len(state.sessions))
+        GATEWAY_REVOCATIONS_FOLLOWED.set_function(lambda: float(state.sessions.enabled))
         # A blocking read of its own: its client's socket timeout outlasts the block.
         tailing = connect(settings, socket_timeout=settings.read_block_ms / 1000 + 5)
         follower = RevocationFollower(tailing, state.sessions, block_ms=settings.read_block_ms)

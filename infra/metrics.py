@@ -55,6 +55,17 @@ GATEWAY_REJECTED = Counter(
     ["command", "code"],
 )
 
+# Read at each scrape from the process's `infra.session_cache.SessionCache` (`api.state`).
+GATEWAY_SESSIONS_KEPT = Gauge(
+    "sluice_gateway_sessions_kept",
+    "Callers (a session and its roles) this process keeps from a recent read.",
+)
+GATEWAY_REVOCATIONS_FOLLOWED = Gauge(
+    "sluice_gateway_revocations_followed",
+    "1 while this process follows the revocations stream and may keep callers; 0 while it "
+    "reads every caller (the stream lost, or SLUICE_SESSION_CACHE_MS=0).",
+)
+
 # worker
 
 WORKER_COMMANDS = Counter(
@@ -228,7 +239,12 @@ REDIS_DURABILITY_RISKS = Gauge(
 # them, and the worker's are labelled for every command up front: served everywhere, a web
 # process would show the worker's counters at zero beside its own.
 _RUNTIME: tuple[Collector, ...] = (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR)
-_GATEWAY: tuple[Collector, ...] = (GATEWAY_ACCEPTED, GATEWAY_REJECTED)
+_GATEWAY: tuple[Collector, ...] = (
+    GATEWAY_ACCEPTED,
+    GATEWAY_REJECTED,
+    GATEWAY_SESSIONS_KEPT,
+    GATEWAY_REVOCATIONS_FOLLOWED,
+)
 OWN_FAMILIES: dict[str, tuple[Collector, ...]] = {
     "web": _GATEWAY,
     "admin": (*_GATEWAY, LAG, REDIS_DURABILITY_RISKS),

@@ -8,7 +8,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from tests.e2e.client import listen, register, unique_email
+from tests.e2e.client import listen, register, signed_up, unique_email
 from tests.e2e.conftest import start_worker
 from tests.e2e.processes import Stack
 
@@ -185,6 +185,21 @@ async def test_admin_and_the_worker_tell_whether_redis_keeps_what_it_acknowledge
         await redis.config_set("maxmemory-policy", "noeviction")
         await redis.aclose()
     assert value(samples, "sluice_redis_durability_risks", risk="eviction") == 1
+
+
+async def test_web_and_admin_tell_how_many_callers_they_keep_and_whether_they_may(
+    stack: Stack,
+) -> None:
+    token = await signed_up(stack, unique_email())
+    auth = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=stack.web, timeout=10) as web:
+        assert (await web.get("/users/me", headers=auth)).status_code == 200
+        web_now = await scrape(endpoints(stack)["web"])
+        assert value(web_now, "sluice_gateway_revocations_followed") == 1
+        assert value(web_now, "sluice_gateway_sessions_kept") >= 1
+        assert (await web.post("/auth/logout", headers=auth)).status_code == 200
+    admin_now = await scrape(endpoints(stack)["admin"])
+    assert value(admin_now, "sluice_gateway_revocations_followed") == 1
 
 
 async def test_the_worker_reports_consumer_lag_from_its_cron(stack: Stack) -> None:
