@@ -42,6 +42,9 @@ RETRY = EqualJitterBackoff(cap=5.0, base=0.1)
 
 
 class SessionCache:
+    """Callers by token hash, each for `ttl` seconds from its read (none when `ttl` is 0), at
+    most `max_entries` (the oldest go first)."""
+
     def __init__(
         self,
         ttl_seconds: float,
