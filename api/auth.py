@@ -55,25 +55,22 @@ async def authenticate(request: Request, along: Along | None = None) -> Principa
         return None
     state = state_of(request)
     hashed = token_hash(token)
-    read: tuple[SessionLookup, int] | None = request.scope.get("state", {}).get(SESSION_LOOKUP)
     found = state.sessions.get(hashed)
-    if found is not None:
-        if along is not None:  # the caller's own lookup, still to read
-            along.take(await state.reader.read(along.queue))
-    elif read is not None and read[0].token == token and read[0].replies is not None:
-        lookup, mark = read
-        found = await lookup.principal(state.redis)
-        if found is not None:
-            state.sessions.keep(hashed, found, mark)
-        if along is not None:
-            along.take(await state.reader.read(along.queue))
-    else:
-        mark = state.sessions.mark()
-        found = await find_principal(state.redis, token, state.reader, along)
+    if found is None:
+        read: tuple[SessionLookup, int] | None = request.scope.get("state", {}).get(SESSION_LOOKUP)
+        if read is not None and read[0].token == token and read[0].replies is not None:
+            lookup, mark = read
+            found = await lookup.principal(state.redis)
+        else:
+            mark = state.sessions.mark()
+            found = await find_principal(state.redis, token, state.reader, along)
+            along = None  # read with the session
         if found is not None:
             state.sessions.keep(hashed, found, mark)
     if found is None:
         raise ApiError(401, "unauthenticated", "the session is unknown or has expired")
+    if along is not None:  # the caller's own lookup, still to read
+        along.take(await state.reader.read(along.queue))
     session, held = found
     roles = frozenset(held)
     return Principal(user_id=session.user_id, roles=roles, token=token)

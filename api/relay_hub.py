@@ -15,13 +15,14 @@ from api.relay_positions import Position, StreamId, covers
 from api.relay_topics import Access, access
 from events.envelope import Result
 from infra import metrics
+from infra.sessions import REVOCATIONS_MAXLEN
 
 log = logging.getLogger("sluice.relay")
 
 POLICY_VIOLATION = 1008
 # Revoked tokens remembered, so an `auth` that read the session just before the logout cannot
 # register after the revocation went by. As many as the revocations stream keeps.
-REMEMBERED_REVOCATIONS = 10_000
+REMEMBERED_REVOCATIONS = REVOCATIONS_MAXLEN
 
 
 class Hub:

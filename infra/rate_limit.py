@@ -104,10 +104,10 @@ class SharedCounts:
     has not written yet, itself included. For `write_every` seconds after such a read, the
     scope's hits need none (`known_hit`): they are decided on the count decided last plus one,
     and a request whose caller is kept too (`infra.session_cache`) reads nothing at all.
-    Its increment joins the others': every
-    `write_every` seconds at most, one pipeline of INCRBY and EXPIRE, which no request waits
-    for. With `appendfsync always`, the gateway's counts then cost Redis one fsync per
-    interval instead of one per request.
+
+    Every hit's increment joins the others': every `write_every` seconds at most, one pipeline
+    of INCRBY and EXPIRE, which no request waits for. With `appendfsync always`, the gateway's
+    counts then cost Redis one fsync per interval instead of one per request.
     """
 
     def __init__(

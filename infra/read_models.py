@@ -6,8 +6,8 @@ false) written by version, so the two version sequences never meet: `role:super_
 the singleton's versions. The registration may name `super_admin` too (the start-up admin);
 it writes that field at version 0, so any change the singleton records wins over it.
 
-Whatever a user's sessions are read with (their roles) is noted on the revocations stream when
-it is written: gateways that kept those sessions read them again (`infra.session_cache`).
+A change to a user's roles is noted on the revocations stream as it is written: gateways that
+kept that user's sessions read them again (`infra.session_cache`).
 """
 
 from typing import Any
@@ -57,7 +57,8 @@ def queue_user(pipe: Any, view: UserView, version: int, *, registered_at: int = 
     for role in view.roles:
         queue_merge(pipe, key, 0 if role == SUPER_ADMIN else version, {f"{ROLE}{role}": True})
     queue_reindex(pipe, key, INDEXES)
-    _notice_roles(pipe, view.user_id)  # a session read before this held none
+    # Nothing to note on the revocations stream: no session is read before this is written (a
+    # login needs the credentials, projected after it).
 
 
 def queue_role(pipe: Any, user_id: str, role: str, held: bool, version: int) -> None:

@@ -92,9 +92,12 @@ class SessionCache:
         user = _user_key(found[0].user_id)
         if self._changed.get(token_hash, 0) > mark or self._changed.get(user, 0) > mark:
             return
+        now = self._clock()
+        self._forget_past(now)
         if token_hash not in self._kept and len(self._kept) >= self._max_entries:
             self._forget(next(iter(self._kept)))  # the oldest kept
-        self._kept[token_hash] = (found, self._clock() + self.ttl)
+        self._kept.pop(token_hash, None)  # inserted last: the entries stay in order of their time
+        self._kept[token_hash] = (found, now + self.ttl)
         self._of_user.setdefault(found[0].user_id, set()).add(token_hash)
 
     def drop_session(self, token_hash: str) -> None:
@@ -121,6 +124,14 @@ class SessionCache:
         if len(self._changed) > MAX_CHANGES:
             number = self._changed.pop(next(iter(self._changed)))
             self._forgotten_before = max(self._forgotten_before, number)
+
+    def _forget_past(self, now: float) -> None:
+        """Forgets the entries whose time is up, the oldest first: nothing else is looked at."""
+        while self._kept:
+            token_hash, (_, until) = next(iter(self._kept.items()))
+            if until > now:
+                return
+            self._forget(token_hash)
 
     def _forget(self, token_hash: str) -> None:
         kept = self._kept.pop(token_hash, None)

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from infra.group_read import GroupReader
 from infra.rate_limit import SharedCounts, SharedHit
+from tests.clock import ManualClock
 from tests.redis_servers import commands_run, fill, make_room, running
 
 LIMIT = 3
@@ -48,18 +49,10 @@ async def test_hits_are_decided_on_the_stored_count_and_this_process_unwritten_o
         await counts.close()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_hits_a_moment_after_a_read_are_decided_without_one_and_counted_exactly(
     redis: Redis,
 ) -> None:
-    clock = Clock()
+    clock = ManualClock()
     counts, reader = SharedCounts(redis, write_every=A_MINUTE, clock=clock), GroupReader(redis)
     try:
         assert counts.known_hit("ip:192.0.2.7", LIMIT, WINDOW) is None  # never read: read it

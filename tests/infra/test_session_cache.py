@@ -16,7 +16,8 @@ from infra.read_models import queue_role
 from infra.session_cache import Found, RevocationFollower, SessionCache
 from infra.sessions import Session, close_session, open_session
 from infra.tokens import token_hash
-from tests.redis_servers import own_server
+from tests.clock import ManualClock
+from tests.redis_servers import running
 
 TTL = 60.0  # longer than any test: only what is under test drops a kept caller
 BLOCK_MS = 100
@@ -25,14 +26,6 @@ BLOCK_MS = 100
 def found(user_id: str, *roles: str, expires_in: int = 3600) -> Found:
     session = Session(user_id=user_id, session_id="s", expires_at=int(time.time()) + expires_in)
     return session, roles
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @asynccontextmanager
@@ -61,7 +54,7 @@ async def caught_up(follower: RevocationFollower, redis: Redis) -> None:
 
 
 def test_a_kept_caller_is_served_until_its_time_or_its_session_is_up() -> None:
-    clock = Clock()
+    clock = ManualClock()
     cache = SessionCache(1.0, clock=clock)
     cache.following = True
     cache.keep("a", found("u1", "admin"), cache.mark())
@@ -73,6 +66,21 @@ def test_a_kept_caller_is_served_until_its_time_or_its_session_is_up() -> None:
     assert cache.get("a") is not None
     clock.now += 0.001
     assert cache.get("a") is None
+
+
+def test_what_is_kept_is_only_what_is_still_fresh() -> None:
+    clock = ManualClock()
+    cache = SessionCache(1.0, clock=clock)
+    cache.following = True
+    cache.keep("a", found("u1"), cache.mark())
+    cache.keep("b", found("u2"), cache.mark())
+    clock.now += 0.5
+    cache.keep("a", found("u1"), cache.mark())  # read again: fresh again
+    clock.now += 0.5
+    cache.keep("c", found("u3"), cache.mark())  # b's time is up: forgotten, not counted
+
+    assert len(cache) == 2
+    assert [cache.get(name) is not None for name in ("a", "b", "c")] == [True, False, True]
 
 
 def test_nothing_is_kept_when_disabled_and_the_oldest_goes_first_when_full() -> None:
@@ -143,23 +151,19 @@ async def test_a_role_written_by_the_projector_drops_every_session_of_its_user(
 async def test_nothing_is_kept_or_served_while_the_stream_is_not_followed(
     tmp_path: Path,
 ) -> None:
-    server = own_server(tmp_path).start()
     cache = SessionCache(TTL)
-    try:
-        async with following(server.url, cache) as follower:
-            cache.keep("a", found("u1"), cache.mark())
-            assert cache.get("a") is not None
+    async with running(tmp_path) as server, following(server.url, cache) as follower:
+        cache.keep("a", found("u1"), cache.mark())
+        assert cache.get("a") is not None
 
-            server.stop()
-            await until(follower, lambda: not cache.following)
-            assert cache.get("a") is None
-            cache.keep("b", found("u2"), cache.mark())
-            assert cache.get("b") is None
-
-            server.start()
-            await until(follower, lambda: cache.following)
-            assert cache.get("a") is None  # what was kept before stays dropped
-            cache.keep("b", found("u2"), cache.mark())
-            assert cache.get("b") is not None
-    finally:
         server.stop()
+        await until(follower, lambda: not cache.following)
+        assert cache.get("a") is None
+        cache.keep("b", found("u2"), cache.mark())
+        assert cache.get("b") is None
+
+        server.start()
+        await until(follower, lambda: cache.following)
+        assert cache.get("a") is None  # what was kept before stays dropped
+        cache.keep("b", found("u2"), cache.mark())
+        assert cache.get("b") is not None
