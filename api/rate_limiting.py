@@ -60,7 +60,7 @@ class RateLimitMiddleware:
             if lookup is not None:
                 lookup.queue(pipe)
 
-        retry_after = known.retry_after if known is not None else None
+        retry_after: int | None = None  # a count known here is under the limit (see above)
         try:
             replies = await sluice.reader.read(queue)
         except Unavailable:
