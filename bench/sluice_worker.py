@@ -2,11 +2,11 @@
 
 `python -m bench.sluice_worker URL PARTITIONS DEADLINE [CONSUMER]`: several may drain at once.
 
-It builds the worker's `Deps` and `CommandConsumer` as `worker.main` does, on the same event
-loop (without arq: a failed command is dead-lettered, not retried later, which the parent's
-checks would catch), then drains the streams as the worker's loop does (`StreamConsumer.drain`:
-each batch decided while the one before commits) until a read comes back empty. Elapsed runs
-from the first read to the end of the last batch's commit.
+It builds the worker's `Deps` and command lanes as `worker.main` does, on the same event loop
+(without arq: a failed command is dead-lettered, not retried later, which the parent's checks
+would catch), then drains the streams as the worker's loop does (`StreamConsumer.drain`, every
+lane at once: each batch decided while the one before commits) until every lane's read comes
+back empty. Elapsed runs from the first read to the end of the last batch's commit.
 """
 
 import asyncio
@@ -20,7 +20,7 @@ from bench.common import Timing, report
 from infra.gc_settings import tune_after_startup
 from infra.redis import connect
 from infra.settings import Settings
-from worker.commands import CommandConsumer
+from worker.commands import command_lanes
 from worker.deps import Deps
 
 
@@ -28,20 +28,22 @@ async def drain(url: str, partitions: int, deadline: float, name: str) -> Timing
     settings = Settings(redis_url=url, partitions=partitions)
     redis = connect(settings, socket_timeout=None)  # as the worker: batches are bounded whole
     try:
-        consumer = CommandConsumer(Deps(settings=settings, redis=redis, consumer=name))
-        await consumer.prepare()
+        lanes = command_lanes(Deps(settings=settings, redis=redis, consumer=name))
+        for lane in lanes:
+            await lane.prepare()
         tune_after_startup()  # as `worker.main` does once started
         wall_started = time.time()
         cpu_started = time.process_time()
         started = time.perf_counter()
         try:
             async with asyncio.timeout(deadline):
-                drained = await consumer.drain()
+                drained = await asyncio.gather(*(lane.drain() for lane in lanes))
         except TimeoutError:
             raise SystemExit(f"not drained after {deadline:.0f} s") from None
         finished = time.perf_counter()
         cpu_us = int((time.process_time() - cpu_started) * 1e6)  # this process's, while draining
-        processed, batches = drained.entries, drained.batches
+        processed = sum(lane.entries for lane in drained)
+        batches = sum(lane.batches for lane in drained)
         # Wall-clock bounds too, so that the parent can time several workers as one.
         wall_finished = wall_started + (finished - started)
         bounds = {"started_us": int(wall_started * 1e6), "finished_us": int(wall_finished * 1e6)}

@@ -81,6 +81,9 @@ class Settings:
 
     # workers
     consumer_name: str = ""
+    # Command consumers in each worker process, each reading its own share of the partitions:
+    # while one waits on Redis, another decides (`worker.commands.command_lanes`).
+    command_lanes: int = 2
     read_count: int = 100
     read_block_ms: int = 1000
     claim_idle_ms: int = 30_000
@@ -137,6 +140,7 @@ def from_env() -> Settings:
         admin_email=os.environ.get("SLUICE_ADMIN_EMAIL", ""),
         admin_password=os.environ.get("SLUICE_ADMIN_PASSWORD", ""),
         consumer_name=os.environ.get("SLUICE_CONSUMER_NAME") or os.environ.get("DYNO", ""),
+        command_lanes=_int("SLUICE_COMMAND_LANES", 2, 1),
         read_count=_int("SLUICE_READ_COUNT", 100, 1),
         read_block_ms=_int("SLUICE_READ_BLOCK_MS", 1000, 1),
         claim_idle_ms=_int("SLUICE_CLAIM_IDLE_MS", 30_000, 1),

@@ -11,9 +11,11 @@ backoff (`worker.retries`), then dead-lettered.
 
 Batches read in turn are pipelined (`worker.pipelining`): a batch is loaded and decided while
 the one before it commits, on top of that one's decisions, and its commits are sent once that
-one is wholly settled. Reclaimed batches are settled one at a time.
+one is wholly settled. Reclaimed batches are settled one at a time. A worker process runs
+several such consumers (`command_lanes`), each over its own partitions.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -54,13 +56,37 @@ class Attempt:
         self.distrusted |= unsettled & self.loaded.keys()
 
 
+def command_lanes(deps: Deps) -> list["CommandConsumer"]:
+    """The worker's command consumers: `command_lanes` of them (no more than there are
+    partitions), each reading every `lanes`-th partition, all keeping their states in one cache.
+
+    One consumer alone leaves its process idle while Redis reads, loads and commits, and Redis
+    idle while it decides; two or more take turns, so that both stay busy. Ordering and
+    atomicity hold as with one: a partition is read by one lane only, and an aggregate and its
+    claims live in one partition.
+    """
+    lanes = min(deps.settings.command_lanes, deps.settings.partitions)
+    aggregates = AggregateLoader(deps.redis, deps.settings)
+    return [
+        CommandConsumer(deps, range(lane, deps.settings.partitions, lanes), aggregates)
+        for lane in range(lanes)
+    ]
+
+
 class CommandConsumer(StreamConsumer):
-    def __init__(self, deps: Deps) -> None:
-        partitions = range(deps.settings.partitions)
-        super().__init__(deps, [keys.commands(p) for p in partitions], keys.WORKERS_GROUP)
+    def __init__(
+        self,
+        deps: Deps,
+        partitions: Sequence[int] | None = None,
+        aggregates: AggregateLoader | None = None,
+    ) -> None:
+        """Reads `partitions` (by default every one); `aggregates` may be shared by lanes."""
+        if partitions is None:
+            partitions = range(deps.settings.partitions)
+        super().__init__(deps, {p: keys.commands(p) for p in partitions}, keys.WORKERS_GROUP)
         self.retrier = Retrier(deps.settings, deps.redis, deps.arq)
         self.faults = faults.parse(deps.settings.faults)
-        self.aggregates = AggregateLoader(deps.redis, deps.settings)
+        self.aggregates = aggregates or AggregateLoader(deps.redis, deps.settings)
         self.pipeline: Pipeline[Attempt] = Pipeline(self._prepare, self._settle)
 
     @property

@@ -45,11 +45,12 @@ class StreamConsumer(abc.ABC):
     hold a batch back, settling it while it prepares the next one (`holding`, `flush`).
     """
 
-    def __init__(self, deps: Deps, streams: list[str], group: str) -> None:
+    def __init__(self, deps: Deps, streams: dict[int, str], group: str) -> None:
         self.deps = deps
         self.settings = deps.settings
         self.redis = deps.redis
-        self.streams = streams
+        self.streams = streams  # partition -> its stream, for the partitions this one reads
+        self._partition_of = {stream: partition for partition, stream in streams.items()}
         self.group = group
         self.stopping = asyncio.Event()
         self.owed = OwedAcks(deps.settings.ack_linger_ms / 1000)
@@ -75,7 +76,7 @@ class StreamConsumer(abc.ABC):
         return None
 
     async def prepare(self) -> None:
-        for stream in self.streams:
+        for stream in self.streams.values():
             await ensure_group(self.redis, stream, self.group)
         await scripts.load_all(self.redis)
 
@@ -164,7 +165,7 @@ class StreamConsumer(abc.ABC):
     async def _settle_own_pending(self) -> None:
         """Entries delivered to this consumer name before a restart come first, once each:
         all settled on return."""
-        after = dict.fromkeys(self.streams, "0")
+        after = dict.fromkeys(self.streams.values(), "0")
         while not self.stopping.is_set():
             async with asyncio.timeout(self.iteration_timeout):
                 batch = await self._read(after, block=False)
@@ -191,7 +192,8 @@ class StreamConsumer(abc.ABC):
         """One turn of the loop: new entries handed over, or, when there are none, the batch
         held back settled. The read never blocks while a batch is held back: it would wait
         for as long as the stream stays quiet."""
-        batch = await self._read(dict.fromkeys(self.streams, ">"), block=block and not self.holding)
+        start = dict.fromkeys(self.streams.values(), ">")
+        batch = await self._read(start, block=block and not self.holding)
         if batch:
             await self.handle(batch)
             if self._drained(batch):
@@ -209,7 +211,7 @@ class StreamConsumer(abc.ABC):
 
     async def _read_once(self, start: str, *, block: bool = True) -> int:
         """One batch read, handled and settled: nothing is held back on return."""
-        batch = await self._read(dict.fromkeys(self.streams, start), block=block)
+        batch = await self._read(dict.fromkeys(self.streams.values(), start), block=block)
         if batch:
             await self.handle(batch)
         await self.flush()
@@ -237,7 +239,7 @@ class StreamConsumer(abc.ABC):
         else:
             reply = await self._read_in_pipeline(start, block_ms, along, with_acks=with_acks)
         return [
-            (self.streams.index(stream), entry)
+            (self._partition_of[stream], entry)
             for stream, entries in flatten_read(reply)
             for entry in entries
         ]
@@ -275,7 +277,7 @@ class StreamConsumer(abc.ABC):
     async def reclaim(self) -> int:
         """Takes over what dead consumers left pending longer than the idle time."""
         claimed: Batch = []
-        for partition, stream in enumerate(self.streams):
+        for partition, stream in self.streams.items():
             entries = await autoclaim(
                 self.redis,
                 stream,

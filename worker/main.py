@@ -26,7 +26,7 @@ from infra.settings import get_settings, settings_or_exit
 from infra.stream_stats import stream_stats
 from infra.streams import trim_settled
 from worker import metrics_server
-from worker.commands import CommandConsumer
+from worker.commands import command_lanes
 from worker.consumer import StreamConsumer
 from worker.consumer_names import LEASE_SECONDS, ConsumerName, remove_stale
 from worker.delayed import submit_follow_up
@@ -71,17 +71,19 @@ async def startup(ctx: dict[str, Any]) -> None:
     name = ConsumerName(redis, "worker", settings.consumer_name)
     consumer = await _once_redis_takes_it("taking a consumer name", name.acquire)
     deps = Deps(settings=settings, redis=redis, consumer=consumer, arq=ctx["redis"])
-    commands = CommandConsumer(deps)
+    lanes = command_lanes(deps)
     projector = Projector(deps)
     reactor = Reactor(deps)
     ctx.update(
         deps=deps,
         metrics_server=metrics_server.start(settings),
         consumer_name=name,
-        commands=commands,
-        consumers=[commands, projector, reactor],
+        consumers=[*lanes, projector, reactor],
         tasks=[
-            asyncio.create_task(commands.run(), name="commands"),
+            *(
+                asyncio.create_task(lane.run(), name=f"commands-{i}")
+                for i, lane in enumerate(lanes)
+            ),
             asyncio.create_task(projector.run(), name="projector"),
             asyncio.create_task(reactor.run(), name="reactor"),
         ],
@@ -95,9 +97,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     tune_after_startup()
     loop = type(asyncio.get_running_loop())
     log.info(
-        "worker %s consuming %d partitions (event loop: %s.%s)",
+        "worker %s consuming %d partitions in %d command lanes (event loop: %s.%s)",
         consumer,
         settings.partitions,
+        len(lanes),
         loop.__module__,
         loop.__qualname__,
     )

@@ -18,6 +18,7 @@ entry pending, to be delivered again; every consumer that owes them is idempoten
 
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 Acks = dict[int, list[str]]  # partition -> entry ids
@@ -57,7 +58,7 @@ def acks_of(batch: list[tuple[int, tuple[str, Any]]]) -> Acks:
     return acks
 
 
-def queue_acks(pipe: Any, streams: list[str], group: str, acks: Acks) -> int:
+def queue_acks(pipe: Any, streams: Mapping[int, str], group: str, acks: Acks) -> int:
     """One XACK per partition; returns how many commands were queued."""
     for partition, ids in acks.items():
         pipe.xack(streams[partition], group, *ids)

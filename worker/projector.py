@@ -31,7 +31,7 @@ FENCE_POLL_SECONDS = 0.005
 class Projector(StreamConsumer):
     def __init__(self, deps: Deps) -> None:
         partitions = range(deps.settings.partitions)
-        super().__init__(deps, [keys.events(p) for p in partitions], keys.PROJECTOR_GROUP)
+        super().__init__(deps, {p: keys.events(p) for p in partitions}, keys.PROJECTOR_GROUP)
         self.fence = FenceSeen()
 
     async def prepare(self) -> None:

@@ -44,7 +44,7 @@ class Reactor(StreamConsumer):
         if deps.arq is None:
             raise ValueError("the reactor schedules order timeouts with arq: Deps.arq is required")
         partitions = range(deps.settings.partitions)
-        super().__init__(deps, [keys.events(p) for p in partitions], keys.REACTOR_GROUP)
+        super().__init__(deps, {p: keys.events(p) for p in partitions}, keys.REACTOR_GROUP)
         self.arq = deps.arq
 
     async def handle(self, batch: Batch) -> None:

@@ -31,7 +31,7 @@ async def test_a_restarted_consumer_settles_its_own_pending_entries_without_wait
     before_crash = CommandConsumer(Deps(settings=settings, redis=redis, consumer="worker-1"))
     await before_crash.prepare()
     await redis.xreadgroup(
-        keys.WORKERS_GROUP, "worker-1", dict.fromkeys(before_crash.streams, ">"), count=10
+        keys.WORKERS_GROUP, "worker-1", dict.fromkeys(before_crash.streams.values(), ">"), count=10
     )
 
     restarted = CommandConsumer(Deps(settings=settings, redis=redis, consumer="worker-1"))
@@ -59,7 +59,7 @@ async def test_an_own_pending_entry_that_keeps_conflicting_does_not_hold_up_the_
     consumer = CommandConsumer(Deps(settings=settings, redis=redis, consumer="worker-1"))
     await consumer.prepare()
     await redis.xreadgroup(
-        keys.WORKERS_GROUP, "worker-1", dict.fromkeys(consumer.streams, ">"), count=10
+        keys.WORKERS_GROUP, "worker-1", dict.fromkeys(consumer.streams.values(), ">"), count=10
     )
     attempts = 0
 
