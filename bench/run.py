@@ -50,8 +50,9 @@ from bench.common import (
 from bench.fanout import fanout
 from bench.stack import running
 from events.commands import ChangeDisplayName
+from events.envelope import Envelope
 from infra import keys
-from infra.command_log import envelope_for, submit_call
+from infra.command_log import envelope_for, queue_submits, submit_calls
 from infra.embedded_redis import EmbeddedRedis, free_port
 from infra.identity import registration
 from infra.scripts import SUBMIT
@@ -212,14 +213,13 @@ def pad_to(text: str, size: int) -> str:
     return text + "x" * max(0, size - len(text))
 
 
-async def append_commands(redis: Redis, settings: Settings, calls: list[Any]) -> None:
+async def append_commands(redis: Redis, settings: Settings, envelopes: list[Envelope]) -> None:
     await SUBMIT.ensure_loaded(redis)
-    for start in range(0, len(calls), CHUNK):
+    for start in range(0, len(envelopes), CHUNK):
         async with redis.pipeline(transaction=False) as pipe:
-            for call_keys, call_args in calls[start : start + CHUNK]:
-                SUBMIT.queue(pipe, call_keys, call_args)
+            queue_submits(pipe, submit_calls(settings, envelopes[start : start + CHUNK]))
             appended = await pipe.execute()
-        check(all(appended), "a command was not appended")
+        check(all(all(call) for call in appended), "a command was not appended")
 
 
 async def check_settled(
@@ -254,7 +254,7 @@ async def sluice_worker(redis: Redis, url: str, n: int, workers: int) -> tuple[f
     await redis.flushall()
     settings = Settings(redis_url=url, partitions=PARTITIONS)
     users: list[tuple[str, str]] = []  # (user id, aggregate id)
-    calls: list[Any] = []
+    envelopes: list[Envelope] = []
     ids: list[tuple[int, str]] = []
     for i in range(n):
         email = f"user{i}@bench.example"
@@ -270,20 +270,20 @@ async def sluice_worker(redis: Redis, url: str, n: int, workers: int) -> tuple[f
         command = _with_hash(command, pad_to("$argon2id$v=19$m=65536,t=3,p=4$fake$", size))
         env = envelope_for(settings=settings, command=command, aggregate_id=aggregate)
         users.append((command.user_id, aggregate))
-        calls.append(submit_call(settings, env))
+        envelopes.append(env)
         ids.append((env.partition, env.command_id))
-    await append_commands(redis, settings, calls)
+    await append_commands(redis, settings, envelopes)
     register = drain_commands(url, workers)
     check(register.processed == n, f"RegisterUser: {register.processed} read of {n}")
     await check_settled(redis, settings, ids, 2 * n)  # UserRegistered, UserPasswordSet
 
-    calls, ids = [], []
+    envelopes, ids = [], []
     for i, (user_id, aggregate) in enumerate(users):
         rename = ChangeDisplayName(user_id=user_id, display_name=pad_to(f"renamed-{i}-", 100))
         env = envelope_for(settings=settings, command=rename, aggregate_id=aggregate, actor=user_id)
-        calls.append(submit_call(settings, env))
+        envelopes.append(env)
         ids.append((env.partition, env.command_id))
-    await append_commands(redis, settings, calls)
+    await append_commands(redis, settings, envelopes)
     trivial = drain_commands(url, workers)
     check(trivial.processed == n, f"ChangeDisplayName: {trivial.processed} read of {n}")
     await check_settled(redis, settings, ids, 3 * n)  # + DisplayNameChanged

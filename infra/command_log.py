@@ -2,6 +2,7 @@
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -12,6 +13,7 @@ from events.codec import encoder, result_decoder
 from events.envelope import AttemptError, Envelope, ErrorInfo, PublicEvent
 from infra import keys
 from infra.errors import translated
+from infra.partition_calls import Layout, by_partition
 from infra.scripts import SUBMIT
 from infra.settings import Settings
 
@@ -60,31 +62,54 @@ async def submit(redis: "Redis", settings: Settings, envelope: Envelope) -> bool
     Returns only after Redis acknowledged the append; raises `Unavailable` if it could not.
     One round trip per call: the gateway batches its calls through `GroupCommitter` instead.
     """
+    [call] = submit_calls(settings, [envelope])
     async with translated():
-        appended = await SUBMIT(redis, *submit_call(settings, envelope))
+        [appended] = await SUBMIT(redis, call.keys, call.args)
     return bool(appended)
 
 
-def submit_call(settings: Settings, envelope: Envelope) -> tuple[list[str], list[Any]]:
-    """The keys and arguments of the SUBMIT script for this envelope."""
-    return (
-        [
-            keys.command_status(envelope.partition, envelope.command_id),
-            keys.commands(envelope.partition),
-            keys.correlation(envelope.partition, envelope.correlation_id),
-        ],
-        [
-            encoder.encode(envelope),
-            envelope.command,
-            envelope.submitted_at,
-            settings.result_ttl_seconds,
-            envelope.actor or "",
-            envelope.command_id,
-            envelope.aggregate_id,
-            envelope.correlation_id,
-            envelope.causation_id or "",
-        ],
-    )
+@dataclass(slots=True)
+class SubmitCall:
+    """One SUBMIT script call: a partition's appends of a batch, encoded, ready to queue."""
+
+    keys: list[str]
+    args: list[Any]
+    indexes: list[int]  # the envelopes it appends, by index in the batch: its replies' order
+
+
+def submit_calls(settings: Settings, envelopes: Sequence[Envelope]) -> list[SubmitCall]:
+    """One SUBMIT call per partition, appending that partition's envelopes in order; each
+    call's reply holds one answer per envelope (1: appended, 0: its id was known)."""
+    calls: list[SubmitCall] = []
+    for p, indexes in by_partition([envelope.partition for envelope in envelopes]).items():
+        call_keys = [keys.commands(p)]
+        args: list[Any] = [settings.result_ttl_seconds, len(indexes)]
+        for i in indexes:
+            envelope = envelopes[i]
+            call_keys += [
+                keys.command_status(p, envelope.command_id),
+                keys.correlation(p, envelope.correlation_id),
+            ]
+            args += [
+                encoder.encode(envelope),
+                envelope.command,
+                envelope.submitted_at,
+                envelope.actor or "",
+                envelope.command_id,
+                envelope.aggregate_id,
+                envelope.correlation_id,
+                envelope.causation_id or "",
+            ]
+        calls.append(SubmitCall(call_keys, args, indexes))
+    return calls
+
+
+def queue_submits(pipe: Any, calls: Sequence[SubmitCall]) -> Layout:
+    """Queues the calls; returns, per call, the indexes of the envelopes it appends
+    (`partition_calls.per_item` gives each its own answer)."""
+    for call in calls:
+        SUBMIT.queue(pipe, call.keys, call.args)
+    return [call.indexes for call in calls]
 
 
 @dataclass(frozen=True)

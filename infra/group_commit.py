@@ -1,4 +1,5 @@
-"""Group commit: concurrent command appends share one pipeline, one round trip, one fsync."""
+"""Group commit: concurrent command appends share one round trip, one fsync, and one script call
+per partition."""
 
 import asyncio
 from collections import deque
@@ -8,27 +9,28 @@ from typing import Any
 from redis.asyncio import Redis
 
 from events.envelope import Envelope
-from infra.command_log import submit_call
+from infra.command_log import SubmitCall, queue_submits, submit_calls
 from infra.errors import Unavailable, is_no_script, own_copy, translate, translated
 from infra.scripts import SUBMIT
 from infra.settings import Settings
 
-Call = tuple[list[str], list[Any]]
 FLUSH_TIMEOUT_SECONDS = 5.0  # a Redis that does not answer by then: the callers get 503
 
 
 @dataclass(frozen=True)
 class _Waiter:
-    call: Call
+    envelope: Envelope
     future: "asyncio.Future[bool]"
 
 
 class GroupCommitter:
-    """Queues `submit` calls; one flusher sends all queued calls as one pipeline, then the next.
+    """Queues `submit` calls; one flusher sends all queued appends as one pipeline, then the next.
 
     No timer: a call waits for at most the flush in flight and its own (up to `max_batch`
-    calls per flush). With `appendfsync always` Redis fsyncs once per batch of commands it
-    reads together, so a batch costs about one fsync instead of one per command.
+    appends per flush). With `appendfsync always` Redis fsyncs once per batch of commands it
+    reads together, so a batch costs about one fsync instead of one per command. A flush makes
+    one SUBMIT call per partition, each appending (or finding known) every command of that
+    partition on its own: a script call costs Redis several times what one append does.
     """
 
     def __init__(self, redis: "Redis", settings: Settings, *, max_batch: int = 512) -> None:
@@ -48,7 +50,7 @@ class GroupCommitter:
         if self._closed:
             raise Unavailable("the gateway is stopping")
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Waiter(submit_call(self._settings, envelope), future))
+        self._queue.append(_Waiter(envelope, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._drain(), name="sluice-group-commit")
         # A cancelled caller cancels only its own future: the flusher skips or ignores it.
@@ -83,7 +85,7 @@ class GroupCommitter:
     async def _flush(self, batch: list[_Waiter]) -> None:
         """Resolves every waiter of the batch, whatever happens: none is left hanging."""
         try:
-            results = await self._send([waiter.call for waiter in batch])
+            results = await self._send([waiter.envelope for waiter in batch])
         except asyncio.CancelledError:
             self._fail_all(batch, Unavailable("the gateway is stopping"))
             raise
@@ -98,30 +100,37 @@ class GroupCommitter:
             else:
                 waiter.future.set_result(bool(result))
 
-    async def _send(self, calls: list[Call]) -> list[Any]:
-        """One pipeline of SUBMIT calls; those Redis did not know the script of, once again."""
+    async def _send(self, envelopes: list[Envelope]) -> list[Any]:
+        """Each envelope's answer (1 or 0) or the error of its partition's call; the calls
+        Redis did not know the script of are sent once again."""
+        calls = submit_calls(self._settings, envelopes)
         async with translated():
-            results = await self._pipeline(calls)
-            missing = [i for i, result in enumerate(results) if is_no_script(result)]
+            replies = await self._pipeline(calls)
+            missing = [i for i, reply in enumerate(replies) if is_no_script(reply)]
             if missing:
                 # A restarted Redis lost its script cache. Those calls ran nothing, so
                 # resending them alone is safe; the others must not run twice (their answer
                 # would turn to "already known").
                 await SUBMIT.ensure_loaded(self._redis)
                 again = await self._pipeline([calls[i] for i in missing])
-                for i, result in zip(missing, again, strict=True):
-                    results[i] = result
+                for i, reply in zip(missing, again, strict=True):
+                    replies[i] = reply
+        results: list[Any] = [None] * len(envelopes)
+        for call, reply in zip(calls, replies, strict=True):
+            # A call that failed fails each of its appends; one that ran answers each.
+            answers = [reply] * len(call.indexes) if isinstance(reply, Exception) else reply
+            for i, answer in zip(call.indexes, answers, strict=True):
+                results[i] = answer
         return results
 
-    async def _pipeline(self, calls: list[Call]) -> list[Any]:
+    async def _pipeline(self, calls: list[SubmitCall]) -> list[Any]:
         self.flushes += 1
         # Not a transaction: MULTI would add nothing (each call is atomic on its own) and one
         # failing call must not take the others down with it. Bounded as a whole, so that the
         # client needs no timeout per reply (see `infra.redis.connect`).
         async with asyncio.timeout(FLUSH_TIMEOUT_SECONDS):
             async with self._redis.pipeline(transaction=False) as pipe:
-                for call_keys, call_args in calls:
-                    SUBMIT.queue(pipe, call_keys, call_args)
+                queue_submits(pipe, calls)
                 results: list[Any] = await pipe.execute(raise_on_error=False)
         return results
 

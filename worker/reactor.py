@@ -14,9 +14,8 @@ from domain.reactions import react
 from events.codec import decode_event, record_decoder
 from events.envelope import Envelope, EventRecord
 from infra import keys, scripts
-from infra.command_log import envelope_for, submit_call
+from infra.command_log import envelope_for, queue_submits, submit_calls
 from infra.errors import is_no_script
-from infra.scripts import SUBMIT
 from infra.settings import Settings
 from worker import delayed
 from worker.consumer import Batch, StreamConsumer
@@ -92,6 +91,5 @@ class Reactor(StreamConsumer):
 
     async def _pipeline(self, envelopes: list[Envelope]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            for envelope in envelopes:
-                SUBMIT.queue(pipe, *submit_call(self.settings, envelope))
+            queue_submits(pipe, submit_calls(self.settings, envelopes))
             await pipe.execute()

@@ -1,19 +1,32 @@
--- Append a command once: the status key doubles as the dedup mark for its command id.
--- KEYS[1] command status hash, KEYS[2] the partition's command stream,
--- KEYS[3] the partition's list of its correlation's command ids (the trace index)
--- ARGV[1] envelope JSON, ARGV[2] command name, ARGV[3] submitted_at ms, ARGV[4] status TTL s,
--- ARGV[5] actor ('' for none), ARGV[6] command id, ARGV[7] aggregate id,
--- ARGV[8] correlation id, ARGV[9] causation id ('' for none)
--- Returns 1 when appended, 0 when this command id was already known (nothing appended).
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
+-- Append commands of one partition once each: a command's status key doubles as the dedup mark
+-- for its id. One call per partition and batch (concurrent requests' appends, a reactor's
+-- follow-ups): the client's and the server's cost is per call, not per command. Each command is
+-- appended, or found known, on its own: a known one does not stop the others.
+--
+-- KEYS[1] the partition's command stream, then for each command: its status hash and its
+--   correlation's list of command ids on this partition (the trace index)
+-- ARGV[1] status TTL s, ARGV[2] number of commands, then for each command: envelope JSON,
+--   command name, submitted_at ms, actor ('' for none), command id, aggregate id, correlation
+--   id, causation id ('' for none)
+-- Returns one reply per command, in order: 1 when appended, 0 when its id was already known
+-- (nothing appended).
+local stream, ttl = KEYS[1], tonumber(ARGV[1])
+local replies = {}
+for c = 1, tonumber(ARGV[2]) do
+  local status, index = KEYS[2 * c], KEYS[2 * c + 1]
+  local a = 3 + 8 * (c - 1)
+  if redis.call('EXISTS', status) == 1 then
+    replies[c] = 0
+  else
+    redis.call('XADD', stream, '*', 'e', ARGV[a])
+    redis.call('HSET', status, 'status', 'accepted', 'command', ARGV[a + 1],
+      'submitted_at', ARGV[a + 2], 'actor', ARGV[a + 3], 'aggregate_id', ARGV[a + 5],
+      'correlation_id', ARGV[a + 6], 'causation_id', ARGV[a + 7])
+    redis.call('EXPIRE', status, ttl)
+    -- Each append renews the index's TTL: it lives as long as the newest status it lists.
+    redis.call('RPUSH', index, ARGV[a + 4])
+    redis.call('EXPIRE', index, ttl)
+    replies[c] = 1
+  end
 end
-redis.call('XADD', KEYS[2], '*', 'e', ARGV[1])
-redis.call('HSET', KEYS[1], 'status', 'accepted', 'command', ARGV[2],
-  'submitted_at', ARGV[3], 'actor', ARGV[5], 'aggregate_id', ARGV[7],
-  'correlation_id', ARGV[8], 'causation_id', ARGV[9])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
--- Each append renews the index's TTL: it lives as long as the newest status it lists.
-redis.call('RPUSH', KEYS[3], ARGV[6])
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
-return 1
+return replies

@@ -91,6 +91,32 @@ async def test_concurrent_submits_share_a_few_pipelines_and_each_is_appended_onc
     assert sorted(appended) == sorted(e.command_id for e in envelopes)
 
 
+async def test_a_flush_makes_one_script_call_per_partition(
+    redis: Redis, settings: Settings
+) -> None:
+    committer = GroupCommitter(redis, settings)
+    envelopes = [login(settings, n) for n in range(40)]
+    assert len({e.partition for e in envelopes}) == settings.partitions
+    await redis.config_resetstat()
+    assert await answers(*(committer.submit(e) for e in envelopes)) == [True] * 40
+    assert committer.flushes == 1
+    stats = await redis.info("commandstats")
+    assert stats["cmdstat_evalsha"]["calls"] == settings.partitions
+    assert stats["cmdstat_xadd"]["calls"] == 40
+
+
+async def test_a_known_command_among_new_ones_of_its_partition_leaves_them_appended(
+    redis: Redis, settings: Settings
+) -> None:
+    committer = GroupCommitter(redis, settings)
+    envelopes = [login(settings, n) for n in range(40)]
+    known = envelopes[7]
+    assert await answers(committer.submit(known)) == [True]
+    got = await answers(*(committer.submit(e) for e in envelopes))
+    assert got == [e is not known for e in envelopes]
+    assert sorted(await appended_ids(redis, settings)) == sorted(e.command_id for e in envelopes)
+
+
 async def test_a_flush_takes_at_most_max_batch_calls(redis: Redis, settings: Settings) -> None:
     committer = GroupCommitter(redis, settings, max_batch=50)
     envelopes = [login(settings, n) for n in range(200)]
