@@ -24,9 +24,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_or_exit("admin")
     return Starlette(
         routes=[
+            # First: Starlette tries the routes in turn, and every command comes through here.
+            Route("/command", command_endpoint(admin_specs(), require_admin), methods=["POST"]),
             *health.ROUTES,
             metrics_route(settings, "admin", measure_at_scrape),
-            Route("/command", command_endpoint(admin_specs(), require_admin), methods=["POST"]),
             Route("/commands/{command_id}", admin_get_command, methods=["GET"]),
             *admin_operations.ROUTES,
             *admin_queries.ROUTES,

@@ -21,7 +21,7 @@ from infra import keys
 from infra.command_log import envelope_for, find_status, queue_known
 from infra.errors import Unavailable, translated
 from infra.group_read import Along
-from infra.metrics import GATEWAY_ACCEPTED, GATEWAY_REJECTED, UNKNOWN, command_label
+from infra.metrics import GATEWAY_REJECTED, UNKNOWN, command_label, gateway_accepted
 from infra.settings import Settings
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -153,7 +153,7 @@ async def _known(state: AppState, command_id: str, check: _KnownCheck | None) ->
 
 
 def _accepted(command: str) -> None:
-    GATEWAY_ACCEPTED.labels(command_label(command)).inc()
+    gateway_accepted(command).inc()
 
 
 def _rejected(command: str, code: str) -> None:

@@ -21,9 +21,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_or_exit("web")
     return Starlette(
         routes=[
+            # First: Starlette tries the routes in turn, and every command comes through here.
+            Route("/command", command_endpoint(public_specs()), methods=["POST"]),
             *health.ROUTES,
             metrics_route(settings, "web"),
-            Route("/command", command_endpoint(public_specs()), methods=["POST"]),
             Route("/commands/{command_id}", get_command, methods=["GET"]),
             *identity.ROUTES,
             *catalog_queries.ROUTES,

@@ -49,6 +49,16 @@ GATEWAY_ACCEPTED = Counter(
     "Commands appended to their stream by POST /command (a repeat of a known id not counted).",
     ["command"],
 )
+_GATEWAY_ACCEPTED_BY_COMMAND = {
+    name: GATEWAY_ACCEPTED.labels(name) for name in [*COMMAND_TYPES, UNKNOWN]
+}
+
+
+def gateway_accepted(name: str) -> Counter:
+    """The accepted counter's child for a command, built once: no label lookup per request."""
+    return _GATEWAY_ACCEPTED_BY_COMMAND.get(name) or _GATEWAY_ACCEPTED_BY_COMMAND[UNKNOWN]
+
+
 GATEWAY_REJECTED = Counter(
     "sluice_gateway_commands_rejected",
     "POST /command answered with an error, by command and error code.",
