@@ -2,12 +2,14 @@
 
 The gateway's command starts a story (its correlation id is its own id); each follow-up the
 reactor appends keeps that correlation id and names its cause (`causation_id`). `submit.lua`
-lists every accepted command id under its correlation id, per partition, for as long as
-command statuses live (`result_ttl_seconds`): a trace can be found as long as its statuses can.
+lists every follow-up's id under its correlation id, per partition, for as long as command
+statuses live (`result_ttl_seconds`): a trace can be found as long as its statuses can. The
+story's first command needs no listing: its status is found by the correlation id itself.
 
 Round trips do not grow with the story: the asked command's status (every partition), its
-correlation's command ids (every partition), their statuses, then their aggregates' histories,
-each one pipeline (histories are read from their end, in a few steps if they are long).
+story's first status and listed command ids (every partition), their statuses, then their
+aggregates' histories, each one pipeline (histories are read from their end, in a few steps if
+they are long).
 A follow-up is shown under the event that caused it when its derived id says so (see
 `domain.follow_ups`), else under its causing command.
 """
@@ -113,23 +115,31 @@ async def trace(redis: "Redis", settings: Settings, command_id: str) -> Trace:
 async def _statuses_of(
     redis: "Redis", settings: Settings, correlation_id: str
 ) -> dict[str, CommandStatus]:
+    """Every command of the story: the one that started it (its id is the correlation id; the
+    index does not list it), then those the index lists."""
     partitions = range(settings.partitions)
     async with translated():
         async with redis.pipeline(transaction=False) as pipe:
             for p in partitions:
+                pipe.hgetall(keys.command_status(p, correlation_id))
                 pipe.lrange(keys.correlation(p, correlation_id), 0, -1)
-            listed: list[list[bytes]] = await pipe.execute()
+            replies: list[Any] = await pipe.execute()
+        first = [fields for fields in replies[::2] if fields]  # in one partition at most
+        listed: list[list[bytes]] = replies[1::2]
         wanted = list(dict.fromkeys((p, raw.decode()) for p in partitions for raw in listed[p]))
         async with redis.pipeline(transaction=False) as pipe:
             for p, cid in wanted:
                 pipe.hgetall(keys.command_status(p, cid))
             found: list[dict[bytes, bytes]] = await pipe.execute()
     # A status may have expired before the index did: that command is left out.
-    return {
+    statuses = {
         cid: status_from(cid, fields)
         for (_, cid), fields in zip(wanted, found, strict=True)
         if fields
     }
+    if first:
+        statuses[correlation_id] = status_from(correlation_id, first[0])
+    return statuses
 
 
 async def _records_of(

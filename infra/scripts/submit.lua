@@ -23,9 +23,13 @@ for c = 1, tonumber(ARGV[2]) do
       'submitted_at', ARGV[a + 2], 'actor', ARGV[a + 3], 'aggregate_id', ARGV[a + 5],
       'correlation_id', ARGV[a + 6], 'causation_id', ARGV[a + 7])
     redis.call('EXPIRE', status, ttl)
-    -- Each append renews the index's TTL: it lives as long as the newest status it lists.
-    redis.call('RPUSH', index, ARGV[a + 4])
-    redis.call('EXPIRE', index, ttl)
+    -- A command that starts its story (its correlation id is its own id) is found by its
+    -- status alone; the index lists the story's later commands. Each append renews the
+    -- index's TTL: it lives as long as the newest status it lists.
+    if ARGV[a + 6] ~= ARGV[a + 4] then
+      redis.call('RPUSH', index, ARGV[a + 4])
+      redis.call('EXPIRE', index, ttl)
+    end
     replies[c] = 1
   end
 end
