@@ -81,7 +81,9 @@ class AggregateLoader:
     def __init__(self, redis: "Redis", settings: Settings) -> None:
         self.redis = redis
         self.settings = settings
-        self.kept: OrderedDict[Key, tuple[State, int]] = OrderedDict()
+        # (state, version, events since the state): events decided on an aggregate are folded
+        # into its state only when a later command acts on it again, if ever.
+        self.kept: OrderedDict[Key, tuple[State, int, tuple[Event, ...]]] = OrderedDict()
         self.reused = 0  # loads the kept states saved: for tests
 
     @property
@@ -122,8 +124,9 @@ class AggregateLoader:
         loaded: dict[Key, Loaded] = {}
         for key, before in ahead.items():
             loaded[key] = before.followed(rules_of[key], owners.setdefault(key[0], {}))
-        for key, (state, version) in kept.items():
-            loaded[key] = Loaded(state, version, owners.setdefault(key[0], {}), base=version)
+        for key, (state, version, unapplied) in kept.items():
+            shared = owners.setdefault(key[0], {})
+            loaded[key] = Loaded(state, version, shared, list(unapplied), base=version)
         self.reused += len(kept)
         bad_snapshots: list[Key] = []
         for key, raw in zip(aggregates, replies[: len(aggregates)], strict=True):
@@ -186,14 +189,14 @@ class AggregateLoader:
             loaded[key] = Loaded(found.state, found.version, shared)
         return loaded
 
-    def remember(
-        self, loaded: dict[Key, Loaded], rules_of: dict[Key, AggregateRules], settled: set[Key]
-    ) -> None:
-        """Keeps the states of the aggregates settled as decided; forgets the others."""
+    def remember(self, loaded: dict[Key, Loaded], settled: set[Key]) -> None:
+        """Keeps the states of the aggregates settled as decided; forgets the others. What was
+        decided on a state is kept beside it, not folded in: most aggregates a batch touches
+        are not touched again before they leave the cache."""
         size = self.settings.state_cache_size
         for key, now in loaded.items():
             if key in settled and not now.unreadable and size > 0:
-                self.kept[key] = (now.current_state(rules_of[key]), now.version)
+                self.kept[key] = (now.state, now.version, tuple(now.unapplied))
                 self.kept.move_to_end(key)
             else:
                 self.kept.pop(key, None)

@@ -271,7 +271,7 @@ class CommandConsumer(StreamConsumer):
         loaded = attempt.loaded
         rules_of = {(w.partition, w.envelope.aggregate_id): w.rules for w in attempt.work}
         settled = set(loaded) - unsettled
-        self.aggregates.remember(loaded, rules_of, settled)
+        self.aggregates.remember(loaded, settled)
         await self.aggregates.write_snapshots(loaded, rules_of, settled)
         return conflicting, failed, unsettled
 

@@ -6,11 +6,15 @@ from dataclasses import replace
 
 from redis.asyncio import Redis
 
-from events.commands import RecordLogin
+from domain import identity
+from events.codec import encoder
+from events.commands import ChangeDisplayName, RecordLogin
 from infra.command_log import envelope_for, find_status, submit
 from infra.event_store import load_history
 from infra.settings import Settings
+from infra.snapshots import restore_history
 from tests.infra.test_command_consumer import drain, register
+from worker.aggregates import Loaded
 from worker.commands import CommandConsumer
 from worker.deps import Deps
 
@@ -46,6 +50,49 @@ async def test_an_aggregate_settled_in_one_batch_is_not_loaded_for_the_next(
     history = await load_history(redis, registered.partition, registered.aggregate_id)
     assert [r.aggregate_version for r in history] == [1, 2, 3, 4, 5]
     assert [r.event for r in history[2:]] == ["UserLoggedIn"] * 3
+
+
+async def rename(redis: Redis, settings: Settings, user_id: str, aggregate_id: str, to: str) -> str:
+    envelope = envelope_for(
+        settings=settings,
+        command=ChangeDisplayName(user_id=user_id, display_name=to),
+        aggregate_id=aggregate_id,
+        actor=user_id,
+    )
+    assert await submit(redis, settings, envelope)
+    return envelope.command_id
+
+
+async def test_a_kept_state_decides_with_what_was_decided_on_it_since(
+    redis: Redis, settings: Settings
+) -> None:
+    """The events a batch decided are kept beside the state, not folded in: the next command on
+    the aggregate decides on both, as on the history."""
+    worker = consumer_of(redis, settings, "w1")
+    await worker.prepare()
+    registered, command = await register(redis, settings)
+    await drain(worker)
+    key = (registered.partition, registered.aggregate_id)
+    state, version, since = worker.aggregates.kept[key]
+    assert (state, version, [type(e).__name__ for e in since]) == (
+        None,
+        2,
+        ["UserRegistered", "UserPasswordSet"],
+    )
+
+    first = await rename(redis, settings, command.user_id, registered.aggregate_id, "Ada L")
+    await drain(worker)
+    again = await rename(redis, settings, command.user_id, registered.aggregate_id, "Ada L")
+    await drain(worker)  # the same name as the kept rename: nothing to change
+
+    assert worker.aggregates.reused == 2
+    history = await load_history(redis, registered.partition, registered.aggregate_id)
+    assert [(r.event, r.command_id) for r in history[2:]] == [("DisplayNameChanged", first)]
+    found = await find_status(redis, settings, again)
+    assert found is not None and (found.status, found.events) == ("succeeded", [])
+    state, version, since = worker.aggregates.kept[key]
+    kept = Loaded(state, version, unapplied=list(since)).current_state(identity.RULES)
+    assert kept == restore_history(identity.RULES, [encoder.encode(r) for r in history]).state
 
 
 async def test_a_stale_kept_state_conflicts_and_the_command_is_decided_on_the_fresh_one(
