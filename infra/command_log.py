@@ -13,7 +13,7 @@ from events.codec import encoder, result_decoder
 from events.envelope import AttemptError, Envelope, ErrorInfo, PublicEvent
 from infra import keys
 from infra.errors import translated
-from infra.partition_calls import Layout, by_partition
+from infra.partition_calls import Layout, ScriptCall, by_partition, queue_calls
 from infra.scripts import SUBMIT
 from infra.settings import Settings
 
@@ -68,13 +68,8 @@ async def submit(redis: "Redis", settings: Settings, envelope: Envelope) -> bool
     return bool(appended)
 
 
-@dataclass(slots=True)
-class SubmitCall:
-    """One SUBMIT script call: a partition's appends of a batch, encoded, ready to queue."""
-
-    keys: list[str]
-    args: list[Any]
-    indexes: list[int]  # the envelopes it appends, by index in the batch: its replies' order
+# One SUBMIT script call: a partition's appends of a batch, encoded, ready to queue.
+SubmitCall = ScriptCall
 
 
 def submit_calls(settings: Settings, envelopes: Sequence[Envelope]) -> list[SubmitCall]:
@@ -107,9 +102,7 @@ def submit_calls(settings: Settings, envelopes: Sequence[Envelope]) -> list[Subm
 def queue_submits(pipe: Any, calls: Sequence[SubmitCall]) -> Layout:
     """Queues the calls; returns, per call, the indexes of the envelopes it appends
     (`partition_calls.per_item` gives each its own answer)."""
-    for call in calls:
-        SUBMIT.queue(pipe, call.keys, call.args)
-    return [call.indexes for call in calls]
+    return queue_calls(pipe, SUBMIT, calls)
 
 
 @dataclass(frozen=True)

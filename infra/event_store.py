@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from events.codec import encoder, record_decoder
 from events.envelope import Envelope, EventRecord, Result
 from infra import keys
-from infra.partition_calls import Layout, by_partition
+from infra.partition_calls import Layout, ScriptCall, by_partition, queue_calls
 from infra.scripts import COMMIT
 
 NO_VERSION_CHECK = -1
@@ -48,13 +48,8 @@ def decode_history(raw: list[bytes]) -> list[EventRecord]:
     return [record_decoder.decode(item) for item in raw]
 
 
-@dataclass(slots=True)
-class CommitCall:
-    """One commit script call: a partition's commits of a batch, encoded, ready to queue."""
-
-    keys: list[str]
-    args: list[Any]
-    indexes: list[int]  # the commits it settles, by index in the batch: its replies' order
+# One commit script call: a partition's commits of a batch, encoded, ready to queue.
+CommitCall = ScriptCall
 
 
 def commit_calls(
@@ -63,7 +58,7 @@ def commit_calls(
     """One commit script call per partition, settling that partition's commits in order.
 
     Encoding is most of a commit's client-side cost: a batch can be encoded while the batch
-    before it commits, then queued (`queue_calls`) when its turn comes."""
+    before it commits, then queued (`queue_commit_calls`) when its turn comes."""
     calls: list[CommitCall] = []
     for p, indexes in by_partition([commit.envelope.partition for commit in commits]).items():
         call_keys = [keys.events(p), keys.results(p), keys.commands(p)]
@@ -92,12 +87,10 @@ def commit_calls(
     return calls
 
 
-def queue_calls(pipe: Any, calls: Sequence[CommitCall]) -> Layout:
+def queue_commit_calls(pipe: Any, calls: Sequence[CommitCall]) -> Layout:
     """Queues the calls; returns, per call, the indexes of the commits it settles
     (`partition_calls.per_item` gives each its own reply)."""
-    for call in calls:
-        COMMIT.queue(pipe, call.keys, call.args)
-    return [call.indexes for call in calls]
+    return queue_calls(pipe, COMMIT, calls)
 
 
 def queue_commits(
@@ -108,7 +101,7 @@ def queue_commits(
     Returns, for each call queued, the indexes in `commits` of the commits it settles: the
     call's reply lists their outcomes in that order (`partition_calls.per_item`)."""
     calls = commit_calls(commits, group=group, status_ttl=status_ttl, results_maxlen=results_maxlen)
-    return queue_calls(pipe, calls)
+    return queue_commit_calls(pipe, calls)
 
 
 def queue_commit(

@@ -6,9 +6,29 @@ its items' replies in the order the call took them.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from infra.scripts import Script
+
 Layout = list[list[int]]  # per call, the indexes of its items in the batch
+
+
+@dataclass(slots=True)
+class ScriptCall:
+    """One script call over a partition's items of a batch, encoded, ready to queue."""
+
+    keys: list[str]
+    args: list[Any]
+    indexes: list[int]  # the items it takes, by index in the batch: its replies' order
+
+
+def queue_calls(pipe: Any, script: Script, calls: Sequence[ScriptCall]) -> Layout:
+    """Queues each call of `script`; returns, per call, the indexes of its items (`per_item`
+    gives each item its own reply)."""
+    for call in calls:
+        script.queue(pipe, call.keys, call.args)
+    return [call.indexes for call in calls]
 
 
 def by_partition(partitions: Sequence[int]) -> dict[int, list[int]]:

@@ -23,7 +23,13 @@ from typing import Any
 from events.envelope import AttemptError
 from infra import keys, scripts
 from infra.errors import is_no_script
-from infra.event_store import Commit, CommitCall, commit_calls, outcome_kind, queue_calls
+from infra.event_store import (
+    Commit,
+    CommitCall,
+    commit_calls,
+    outcome_kind,
+    queue_commit_calls,
+)
 from infra.metrics import command_meters
 from infra.partition_calls import per_item
 from infra.streams import Entry
@@ -297,6 +303,6 @@ class CommandConsumer(StreamConsumer):
         if not calls:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
-            layout = queue_calls(pipe, calls)
+            layout = queue_commit_calls(pipe, calls)
             replies: list[Any] = await pipe.execute()
         return per_item(replies, layout, count)

@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from domain import identity
 from events.codec import encoder
-from events.commands import ChangeDisplayName, RecordLogin
+from events.commands import ChangeDisplayName, Command, RecordLogin
 from infra.command_log import envelope_for, find_status, submit
 from infra.event_store import load_history
 from infra.settings import Settings
@@ -23,14 +23,15 @@ def consumer_of(redis: Redis, settings: Settings, name: str) -> CommandConsumer:
     return CommandConsumer(Deps(settings=settings, redis=redis, consumer=name))
 
 
-async def login(redis: Redis, settings: Settings, user_id: str, aggregate_id: str, n: int) -> str:
-    envelope = envelope_for(
-        settings=settings,
-        command=RecordLogin(user_id=user_id, session_id=f"s-{n}"),
-        aggregate_id=aggregate_id,
-    )
+async def submitted(redis: Redis, settings: Settings, command: Command, aggregate_id: str) -> str:
+    envelope = envelope_for(settings=settings, command=command, aggregate_id=aggregate_id)
     assert await submit(redis, settings, envelope)
     return envelope.command_id
+
+
+async def login(redis: Redis, settings: Settings, user_id: str, aggregate_id: str, n: int) -> str:
+    command = RecordLogin(user_id=user_id, session_id=f"s-{n}")
+    return await submitted(redis, settings, command, aggregate_id)
 
 
 async def test_an_aggregate_settled_in_one_batch_is_not_loaded_for_the_next(
@@ -53,14 +54,8 @@ async def test_an_aggregate_settled_in_one_batch_is_not_loaded_for_the_next(
 
 
 async def rename(redis: Redis, settings: Settings, user_id: str, aggregate_id: str, to: str) -> str:
-    envelope = envelope_for(
-        settings=settings,
-        command=ChangeDisplayName(user_id=user_id, display_name=to),
-        aggregate_id=aggregate_id,
-        actor=user_id,
-    )
-    assert await submit(redis, settings, envelope)
-    return envelope.command_id
+    command = ChangeDisplayName(user_id=user_id, display_name=to)
+    return await submitted(redis, settings, command, aggregate_id)
 
 
 async def test_a_kept_state_decides_with_what_was_decided_on_it_since(
