@@ -1,8 +1,9 @@
 """Items grouped into one script call per partition, and each call's replies given back per item.
 
-A batch's loads and commits each go out as one call per partition (all of a call's keys share
-the partition's hash tag): the client's cost is per call, not per item. A call's reply lists
-its items' replies in the order the call took them.
+A worker batch's loads and commits, and a gateway flush's appends, each go out as one call per
+partition (all of a call's keys share the partition's hash tag): the client's and the server's
+cost is per call, not per item. A call's reply lists its items' replies in the order the call
+took them.
 """
 
 from collections.abc import Sequence
