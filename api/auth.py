@@ -6,7 +6,6 @@ from starlette.requests import Request
 
 from api.http import ApiError
 from api.state import state_of
-from infra.group_read import Along
 from infra.identity import ADMIN_ROLES
 from infra.principals import SessionLookup, find_principal
 from infra.tokens import token_hash
@@ -45,11 +44,8 @@ def token_of(header: str | None) -> str | None:
     return token
 
 
-async def authenticate(request: Request, along: Along | None = None) -> Principal | None:
-    """The caller, None when no token was sent; a token that is not valid is refused.
-
-    `along`'s commands are read in the same round trip as the session when there is a token;
-    without one they are not sent (the caller reads them itself)."""
+async def authenticate(request: Request) -> Principal | None:
+    """The caller, None when no token was sent; a token that is not valid is refused."""
     token = bearer_token(request)
     if token is None:
         return None
@@ -63,28 +59,25 @@ async def authenticate(request: Request, along: Along | None = None) -> Principa
             found = await lookup.principal(state.redis)
         else:
             mark = state.sessions.mark()
-            found = await find_principal(state.redis, token, state.reader, along)
-            along = None  # read with the session
+            found = await find_principal(state.redis, token, state.reader)
         if found is not None:
             state.sessions.keep(hashed, found, mark)
     if found is None:
         raise ApiError(401, "unauthenticated", "the session is unknown or has expired")
-    if along is not None:  # the caller's own lookup, still to read
-        along.take(await state.reader.read(along.queue))
     session, held = found
     roles = frozenset(held)
     return Principal(user_id=session.user_id, roles=roles, token=token)
 
 
-async def require_user(request: Request, along: Along | None = None) -> Principal:
-    principal = await authenticate(request, along)
+async def require_user(request: Request) -> Principal:
+    principal = await authenticate(request)
     if principal is None:
         raise ApiError(401, "unauthenticated", "this needs a session: log in first")
     return principal
 
 
-async def require_admin(request: Request, along: Along | None = None) -> Principal:
-    principal = await require_user(request, along)
+async def require_admin(request: Request) -> Principal:
+    principal = await require_user(request)
     if not principal.is_admin:
         raise ApiError(403, "forbidden", "this needs an admin role")
     return principal

@@ -20,13 +20,11 @@ from events.aggregate_ids import aggregate_id_of
 from infra import keys
 from infra.command_log import envelope_for, find_status, queue_known
 from infra.errors import Unavailable, translated
-from infra.group_read import Along
 from infra.metrics import GATEWAY_REJECTED, UNKNOWN, command_label, gateway_accepted
-from infra.settings import Settings
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
-Authorizer = Callable[[Request, Along | None], Awaitable[Principal | None]]
+Authorizer = Callable[[Request], Awaitable[Principal | None]]
 
 
 def accepted(command_id: str, created: dict[str, str]) -> Response:
@@ -54,15 +52,8 @@ def command_endpoint(
 
     async def _post(request: Request, seen: "_Seen") -> Response:
         state = state_of(request)
-        # The body comes first so that a command named by its client can be looked up in the
-        # same round trip as the session; its errors still come after the caller's own.
-        try:
-            body, doc = await read_json_body(request, state.settings.max_body_bytes)
-        except ApiError as error:
-            await authorize(request, None)
-            raise error from None
-        known = _KnownCheck.of(state, doc)
-        principal = await authorize(request, known)
+        principal = await authorize(request)
+        body, doc = await read_json_body(request, state.settings.max_body_bytes)
         if not isinstance(doc, dict) or not isinstance(doc.get("command"), str):
             raise ApiError(400, "malformed_json", 'send an object with a string "command"')
         spec = specs.get(doc["command"])
@@ -77,16 +68,17 @@ def command_endpoint(
         payload = _payload(spec, doc.get("payload"))
 
         idempotency_key = request.headers.get("idempotency-key")
-        seen_before = doc.get("command_id") is not None
+        key_seen = False
         if idempotency_key is not None:
             command_id, key_seen = await _claim_idempotency_key(
                 state, principal, idempotency_key, body, command_id
             )
-            seen_before = seen_before or key_seen
         new_id = spec.new_id.make(state.settings, payload, command_id) if spec.new_id else ""
         created = {spec.new_id.field: new_id} if spec.new_id else {}
-        # A repeat answers the first acceptance without building (and hashing) anything again.
-        if seen_before and await _known(state, command_id, known):
+        # A repeat by its key answers the first acceptance without building (and hashing)
+        # anything again. A repeat by its command id alone is found known by the append:
+        # looking it up first would cost every such command a round trip more.
+        if key_seen and await _known(state, command_id):
             return accepted(command_id, created)
 
         command = await spec.build(Call(state, payload, principal, command_id, new_id))
@@ -100,7 +92,8 @@ def command_endpoint(
             actor_roles=tuple(sorted(principal.roles)) if principal else (),
             reply_to=reply_to,
         )
-        if await state.committer.submit(envelope):
+        client_named = doc.get("command_id") is not None
+        if await state.committer.submit(envelope, client_named=client_named):
             _accepted(spec.name)
         return accepted(command_id, created)
 
@@ -116,36 +109,9 @@ class _Seen:
         self.command = UNKNOWN
 
 
-class _KnownCheck:
-    """Whether the command id a client named was accepted before, in any partition: read in
-    the same round trip as the caller's session (clients that name their commands, as those
-    awaiting results on the relay do, would otherwise pay a round trip more per command)."""
-
-    def __init__(self, settings: Settings, command_id: str) -> None:
-        self.settings = settings
-        self.command_id = command_id
-        self.found: bool | None = None  # None: not read (no session to read it with)
-
-    @classmethod
-    def of(cls, state: AppState, doc: Any) -> "_KnownCheck | None":
-        named = doc.get("command_id") if isinstance(doc, dict) else None
-        try:
-            return cls(state.settings, str(uuid.UUID(named))) if isinstance(named, str) else None
-        except ValueError:
-            return None  # refused later, after the caller's own errors
-
-    def queue(self, pipe: Any) -> None:
-        queue_known(pipe, self.settings, self.command_id)
-
-    def take(self, replies: list[Any]) -> None:
-        self.found = any(replies)
-
-
-async def _known(state: AppState, command_id: str, check: _KnownCheck | None) -> bool:
-    """Whether a command of this id was accepted before: the check read beside the session if
-    it asked about this id, else a read of its own, shared with concurrent requests' lookups."""
-    if check is not None and check.command_id == command_id and check.found is not None:
-        return check.found
+async def _known(state: AppState, command_id: str) -> bool:
+    """Whether a command of this id was accepted before, in any partition: a read shared with
+    concurrent requests' lookups."""
     replies = await state.reader.read(
         partial(queue_known, settings=state.settings, command_id=command_id)
     )

@@ -84,6 +84,7 @@ def submit_calls(settings: Settings, envelopes: Sequence[Envelope]) -> list[Subm
             call_keys += [
                 keys.command_status(p, envelope.command_id),
                 keys.correlation(p, envelope.correlation_id),
+                keys.taken_id(p, envelope.command_id),
             ]
             args += [
                 encoder.encode(envelope),
@@ -141,6 +142,24 @@ def queue_known(pipe: Any, settings: Settings, command_id: str) -> None:
     """Queues one EXISTS per partition: any reply of 1 means the command id is taken."""
     for partition in range(settings.partitions):
         pipe.exists(keys.command_status(partition, command_id))
+
+
+def queue_taken_marks(pipe: Any, settings: Settings, envelope: Envelope) -> None:
+    """Queues the marks that the command's id is taken, one in every other partition, for as
+    long as its status lives: a command of another aggregate sent later with the same id (a
+    client's mistake) is then found known by its own partition's append, as a repeat is.
+
+    Queued after the append, in its round trip: a client that names its commands pays no
+    lookup across partitions before appending. Marks never overwrite one another."""
+    owner = envelope.partition
+    for partition in range(settings.partitions):
+        if partition != owner:
+            pipe.set(
+                keys.taken_id(partition, envelope.command_id),
+                owner,
+                nx=True,
+                ex=settings.result_ttl_seconds,
+            )
 
 
 async def find_status(redis: "Redis", settings: Settings, command_id: str) -> CommandStatus | None:

@@ -9,7 +9,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from events.envelope import Envelope
-from infra.command_log import SubmitCall, queue_submits, submit_calls
+from infra.command_log import SubmitCall, queue_submits, queue_taken_marks, submit_calls
 from infra.errors import Unavailable, is_no_script, own_copy, translate, translated
 from infra.scripts import SUBMIT
 from infra.settings import Settings
@@ -21,6 +21,7 @@ FLUSH_TIMEOUT_SECONDS = 5.0  # a Redis that does not answer by then: the callers
 class _Waiter:
     envelope: Envelope
     future: "asyncio.Future[bool]"
+    client_named: bool  # its client chose its id: marked taken in the other partitions
 
 
 class GroupCommitter:
@@ -30,7 +31,9 @@ class GroupCommitter:
     appends per flush). With `appendfsync always` Redis fsyncs once per batch of commands it
     reads together, so a batch costs about one fsync instead of one per command. A flush makes
     one SUBMIT call per partition, each appending (or finding known) every command of that
-    partition on its own: a script call costs Redis several times what one append does.
+    partition on its own: a script call costs Redis several times what one append does. A
+    command whose client chose its id has that id marked taken in every other partition, in
+    the same round trip (`command_log.queue_taken_marks`).
     """
 
     def __init__(self, redis: "Redis", settings: Settings, *, max_batch: int = 512) -> None:
@@ -42,15 +45,16 @@ class GroupCommitter:
         self._closed = False
         self.flushes = 0  # pipelines sent, NOSCRIPT resends included: for tests and metrics
 
-    async def submit(self, envelope: Envelope) -> bool:
+    async def submit(self, envelope: Envelope, *, client_named: bool = False) -> bool:
         """Like `command_log.submit`: True when appended, False when the id was known.
+        `client_named`: the command's id was chosen by its client, not made new by Sluice.
 
         Returns only after Redis acknowledged the append; raises `Unavailable` if it could not.
         """
         if self._closed:
             raise Unavailable("the gateway is stopping")
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Waiter(envelope, future))
+        self._queue.append(_Waiter(envelope, future, client_named))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._drain(), name="sluice-group-commit")
         # A cancelled caller cancels only its own future: the flusher skips or ignores it.
@@ -85,7 +89,7 @@ class GroupCommitter:
     async def _flush(self, batch: list[_Waiter]) -> None:
         """Resolves every waiter of the batch, whatever happens: none is left hanging."""
         try:
-            results = await self._send([waiter.envelope for waiter in batch])
+            results = await self._send(batch)
         except asyncio.CancelledError:
             self._fail_all(batch, Unavailable("the gateway is stopping"))
             raise
@@ -100,30 +104,46 @@ class GroupCommitter:
             else:
                 waiter.future.set_result(bool(result))
 
-    async def _send(self, envelopes: list[Envelope]) -> list[Any]:
-        """Each envelope's answer (1 or 0) or the error of its partition's call; the calls
+    async def _send(self, batch: list[_Waiter]) -> list[Any]:
+        """Each waiter's answer (1 or 0) or the error of its partition's call; the calls
         Redis did not know the script of are sent once again."""
-        calls = submit_calls(self._settings, envelopes)
+        # An id asked for twice in one flush is sent once, by its first caller, whatever
+        # partition the second would go to: the second answer is the first's, as a repeat's.
+        first: dict[str, int] = {}
+        for i, waiter in enumerate(batch):
+            first.setdefault(waiter.envelope.command_id, i)
+        unique = [batch[i] for i in first.values()]
+        calls = submit_calls(self._settings, [waiter.envelope for waiter in unique])
+        marked = [waiter.envelope for waiter in unique if waiter.client_named]
         async with translated():
-            replies = await self._pipeline(calls)
+            replies = await self._pipeline(calls, marked)
             missing = [i for i, reply in enumerate(replies) if is_no_script(reply)]
             if missing:
                 # A restarted Redis lost its script cache. Those calls ran nothing, so
                 # resending them alone is safe; the others must not run twice (their answer
                 # would turn to "already known").
                 await SUBMIT.ensure_loaded(self._redis)
-                again = await self._pipeline([calls[i] for i in missing])
+                again = await self._pipeline([calls[i] for i in missing], [])
                 for i, reply in zip(missing, again, strict=True):
                     replies[i] = reply
-        results: list[Any] = [None] * len(envelopes)
+        answers: list[Any] = [None] * len(unique)
         for call, reply in zip(calls, replies, strict=True):
             # A call that failed fails each of its appends; one that ran answers each.
-            answers = [reply] * len(call.indexes) if isinstance(reply, Exception) else reply
-            for i, answer in zip(call.indexes, answers, strict=True):
-                results[i] = answer
+            own = [reply] * len(call.indexes) if isinstance(reply, Exception) else reply
+            for i, answer in zip(call.indexes, own, strict=True):
+                answers[i] = answer
+        by_id = dict(zip(first, answers, strict=True))
+        results: list[Any] = []
+        for i, waiter in enumerate(batch):
+            command_id = waiter.envelope.command_id
+            answer = by_id[command_id]
+            repeat = first[command_id] != i and not isinstance(answer, Exception)
+            results.append(0 if repeat else answer)
         return results
 
-    async def _pipeline(self, calls: list[SubmitCall]) -> list[Any]:
+    async def _pipeline(self, calls: list[SubmitCall], marked: list[Envelope]) -> list[Any]:
+        """The calls' replies. The marks of `marked`'s ids follow them, their replies unread:
+        a mark that failed only leaves a client's reuse of an id undetected."""
         self.flushes += 1
         # Not a transaction: MULTI would add nothing (each call is atomic on its own) and one
         # failing call must not take the others down with it. Bounded as a whole, so that the
@@ -131,8 +151,10 @@ class GroupCommitter:
         async with asyncio.timeout(FLUSH_TIMEOUT_SECONDS):
             async with self._redis.pipeline(transaction=False) as pipe:
                 queue_submits(pipe, calls)
+                for envelope in marked:
+                    queue_taken_marks(pipe, self._settings, envelope)
                 results: list[Any] = await pipe.execute(raise_on_error=False)
-        return results
+        return results[: len(calls)]
 
     @staticmethod
     def _fail_all(waiters: list[_Waiter], error: Exception) -> None:

@@ -63,6 +63,12 @@ def command_status(partition: int, command_id: str) -> str:
     return f"{_p(partition)}:cmd:{command_id}"
 
 
+def taken_id(partition: int, command_id: str) -> str:
+    """The mark that a command id its client chose names a command of another partition: read
+    by this partition's appends, so that the id is not given to a second command here."""
+    return f"{_p(partition)}:taken:{command_id}"
+
+
 def correlation(partition: int, correlation_id: str) -> str:
     """The ids of a story's commands accepted on this partition, in order (`infra.trace`)."""
     return f"{_p(partition)}:corr:{correlation_id}"

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from infra import keys
 from infra.errors import translated
-from infra.group_read import Along, GroupReader
+from infra.group_read import GroupReader
 from infra.read_models import roles_in
 from infra.sessions import Session, decode_session
 from infra.tokens import token_hash
@@ -34,7 +34,6 @@ class SessionLookup:
         self.token = token
         self.hash = token_hash(token)
         self.hint = user_hint(token)
-        self.size = 1 if self.hint is None else 2  # commands queued
         self.replies: list[Any] | None = None
 
     def queue(self, pipe: Any) -> None:
@@ -61,27 +60,18 @@ class SessionLookup:
 
 
 async def find_principal(
-    redis: "Redis", token: str, reader: GroupReader | None = None, along: Along | None = None
+    redis: "Redis", token: str, reader: GroupReader | None = None
 ) -> tuple[Session, tuple[str, ...]] | None:
     """The live session behind `token` and its user's roles (none while the user is not yet
     projected); None when the token is unknown or its session expired. With a `reader`, the
-    lookup shares a pipeline with those of concurrent callers; `along`'s commands go in the
-    same read, whatever the lookup finds."""
+    lookup shares a pipeline with those of concurrent callers."""
     lookup = SessionLookup(token)
-
-    def queue(pipe: Any) -> None:
-        lookup.queue(pipe)
-        if along is not None:
-            along.queue(pipe)
-
     if reader is not None:
-        replies = await reader.read(queue)
+        replies = await reader.read(lookup.queue)
     else:
         async with translated():
             async with redis.pipeline(transaction=False) as pipe:
-                queue(pipe)
+                lookup.queue(pipe)
                 replies = await pipe.execute()
-    lookup.take(replies[: lookup.size])
-    if along is not None:
-        along.take(replies[lookup.size :])
+    lookup.take(replies)
     return await lookup.principal(redis)

@@ -1,10 +1,13 @@
 -- Append commands of one partition once each: a command's status key doubles as the dedup mark
--- for its id. One call per partition and batch (concurrent requests' appends, a reactor's
--- follow-ups): the client's and the server's cost is per call, not per command. Each command is
--- appended, or found known, on its own: a known one does not stop the others.
+-- for its id, and a command id its client chose that names a command of another partition is
+-- marked taken here (the gateway marks it beside that command's append). One call per
+-- partition and batch (concurrent requests' appends, a reactor's follow-ups): the client's and
+-- the server's cost is per call, not per command. Each command is appended, or found known, on
+-- its own: a known one does not stop the others.
 --
--- KEYS[1] the partition's command stream, then for each command: its status hash and its
---   correlation's list of command ids on this partition (the trace index)
+-- KEYS[1] the partition's command stream, then for each command: its status hash, its
+--   correlation's list of command ids on this partition (the trace index) and its id's
+--   taken mark
 -- ARGV[1] status TTL s, ARGV[2] number of commands, then for each command: envelope JSON,
 --   command name, submitted_at ms, actor ('' for none), command id, aggregate id, correlation
 --   id, causation id ('' for none)
@@ -13,9 +16,9 @@
 local stream, ttl = KEYS[1], tonumber(ARGV[1])
 local replies = {}
 for c = 1, tonumber(ARGV[2]) do
-  local status, index = KEYS[2 * c], KEYS[2 * c + 1]
+  local status, index, taken = KEYS[3 * c - 1], KEYS[3 * c], KEYS[3 * c + 1]
   local a = 3 + 8 * (c - 1)
-  if redis.call('EXISTS', status) == 1 then
+  if redis.call('EXISTS', status, taken) > 0 then
     replies[c] = 0
   else
     redis.call('XADD', stream, '*', 'e', ARGV[a])

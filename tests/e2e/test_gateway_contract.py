@@ -166,8 +166,8 @@ async def test_the_same_command_id_sent_twice_is_one_command(
 async def test_a_command_id_reused_on_another_aggregate_is_still_one_command(
     web: httpx.AsyncClient, stack: Stack
 ) -> None:
-    # Two users whose aggregates live in different partitions: the id is looked up in every
-    # partition, not only in the one the second command would be appended to.
+    # Two users whose aggregates live in different partitions: the first command's append
+    # marked its id taken in every other partition, the one the second would go to included.
     sessions: dict[int, dict[str, Any]] = {}
     while len(sessions) < 2:
         email = unique_email()

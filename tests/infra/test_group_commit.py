@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -154,6 +155,74 @@ async def test_the_same_command_twice_in_one_batch_is_appended_once_and_answered
         [envelope.command_id, other.command_id]
     )
     assert await answers(committer.submit(envelope)) == [False]
+
+
+def elsewhere(settings: Settings, envelope: Envelope) -> Envelope:
+    """The same command id on a command of another aggregate, in another partition."""
+    n = 0
+    while True:
+        other = login(settings, 1000 + n)
+        if other.partition != envelope.partition:
+            return msgspec.structs.replace(other, command_id=envelope.command_id)
+        n += 1
+
+
+async def test_an_id_its_client_chose_is_marked_taken_in_every_other_partition(
+    redis: Redis, settings: Settings
+) -> None:
+    committer = GroupCommitter(redis, settings)
+    named, unnamed = login(settings, 1), login(settings, 2)
+    got = await answers(committer.submit(named, client_named=True), committer.submit(unnamed))
+    assert got == [True, True]
+    for partition in range(settings.partitions):
+        mark = keys.taken_id(partition, named.command_id)
+        if partition == named.partition:
+            assert await redis.exists(mark) == 0
+        else:
+            assert await redis.get(mark) == str(named.partition).encode()
+            assert 0 < await redis.ttl(mark) <= settings.result_ttl_seconds
+        assert await redis.exists(keys.taken_id(partition, unnamed.command_id)) == 0
+
+
+async def test_a_command_of_another_partition_sent_with_a_taken_id_is_not_appended(
+    redis: Redis, settings: Settings
+) -> None:
+    committer = GroupCommitter(redis, settings)
+    first = login(settings, 1)
+    assert await answers(committer.submit(first, client_named=True)) == [True]
+    reused = elsewhere(settings, first)
+    assert await answers(committer.submit(reused, client_named=True)) == [False]
+    assert await appended_ids(redis, settings) == [first.command_id]
+    # Its marks did not overwrite the first command's.
+    mark = keys.taken_id(reused.partition, first.command_id)
+    assert await redis.get(mark) == str(first.partition).encode()
+
+
+async def test_one_id_sent_for_two_partitions_in_one_flush_is_appended_once(
+    redis: Redis, settings: Settings
+) -> None:
+    committer = GroupCommitter(redis, settings)
+    first = login(settings, 1)
+    reused = elsewhere(settings, first)
+    got = await answers(
+        committer.submit(first, client_named=True), committer.submit(reused, client_named=True)
+    )
+    assert committer.flushes == 1
+    assert got == [True, False]
+    assert await appended_ids(redis, settings) == [first.command_id]
+
+
+async def test_a_repeat_in_the_flush_of_a_failed_append_fails_with_it(
+    redis: Redis, settings: Settings
+) -> None:
+    committer = GroupCommitter(redis, settings)
+    first = login(settings, 1)
+    await redis.set(keys.commands(first.partition), "not a stream")  # XADD answers WRONGTYPE
+    got = await answers(
+        committer.submit(first, client_named=True),
+        committer.submit(elsewhere(settings, first), client_named=True),
+    )
+    assert all(isinstance(answer, Exception) and "WRONGTYPE" in str(answer) for answer in got)
 
 
 async def test_after_the_script_cache_is_lost_the_batch_is_resent_once_and_appended_once(

@@ -4,7 +4,6 @@ import time
 from typing import Any
 
 import msgspec
-import pytest
 from redis.asyncio import Redis
 
 from infra import keys
@@ -82,46 +81,6 @@ async def test_unknown_and_expired_tokens_find_no_one(redis: Redis) -> None:
     assert await find_principal(redis, expired) is None
     assert await find_principal(redis, f"u-gone.{new_token()}") is None
     assert await find_principal(redis, "no-hint-and-unknown") is None
-
-
-class Along:
-    """A caller's own lookup riding in the session's read."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.replies: list[Any] | None = None
-
-    def queue(self, pipe: Any) -> None:
-        pipe.exists(self.key)
-        pipe.get(self.key)
-
-    def take(self, replies: list[Any]) -> None:
-        self.replies = replies
-
-
-@pytest.mark.parametrize("hinted", [True, False])
-async def test_commands_along_a_lookup_get_their_own_replies_in_the_same_read(
-    redis: Redis, hinted: bool
-) -> None:
-    await a_user(redis, "u-along", "customer")
-    token = f"u-along.{new_token()}" if hinted else new_token()
-    await store_session(redis, token, "u-along")
-    await redis.set("sluice:test:along", "here")
-    reader = GroupReader(redis)
-    along = Along("sluice:test:along")
-
-    found = await find_principal(redis, token, reader, along)
-
-    assert found is not None and found[1] == ("customer",)
-    assert along.replies == [1, b"here"]
-    assert reader.flushes == 1
-
-
-async def test_commands_along_an_unknown_token_are_still_answered(redis: Redis) -> None:
-    along = Along("sluice:test:nothing")
-
-    assert await find_principal(redis, f"u-x.{new_token()}", None, along) is None
-    assert along.replies == [0, None]
 
 
 async def test_a_session_lookup_rides_in_the_rate_limits_read(redis: Redis) -> None:
