@@ -424,6 +424,18 @@ E2E_P99_TARGET_US = 50_000
 # Whose CPU each end-to-end rate reports, per command (the admin process idles throughout).
 E2E_CPU_PROCESSES = ("web", "worker", "relay", "redis", "load")
 E2E_CPU_SPLIT_RATE = 1_000  # the rate whose split has rows of its own
+# Redis's latency monitor logs, for each second, its slowest fsync of at least this many ms:
+# under `appendfsync always` every reply of that moment waits for it, so it tells a run whose
+# tail the disk made.
+SLOW_FSYNC_MS = 2
+
+
+async def slow_fsyncs(redis: Redis) -> list[int]:
+    """The slowest fsync (ms) of each second since the monitor was last reset, if it took at
+    least `SLOW_FSYNC_MS`; the monitor is reset for the next run."""
+    history = await redis.latency_history("aof-fsync-always")
+    await redis.latency_reset()
+    return [int(ms) for _, ms in history]
 
 
 async def end_to_end(seconds: float) -> dict[int, Timing]:
@@ -436,7 +448,9 @@ async def end_to_end(seconds: float) -> dict[int, Timing]:
             for name in ("worker", "web", "admin", "relay"):
                 stack.start(name)
             account = stack.sign_up("e2e@bench.example")
+            await redis.config_set("latency-monitor-threshold", SLOW_FSYNC_MS)
             for rate in E2E_RATES:
+                await slow_fsyncs(redis)  # the sign-up's and the rate before's left behind
                 before = stack.cpu()
                 timing = child(
                     "bench.load_e2e",
@@ -446,6 +460,7 @@ async def end_to_end(seconds: float) -> dict[int, Timing]:
                     *("--rate", str(rate), "--seconds", str(seconds)),
                 )  # exits non-zero on a missing, duplicate or failed result, or any non-202
                 after = stack.cpu()
+                slow = await slow_fsyncs(redis)
                 sent = timing.detail["sent"]
                 check(timing.processed == sent, f"e2e {rate}/s: {timing.processed} of {sent}")
                 check(timing.detail["accepted"] == sent, f"e2e {rate}/s: not all answered 202")
@@ -457,13 +472,16 @@ async def end_to_end(seconds: float) -> dict[int, Timing]:
                 for name, cpu_s in spent.items():
                     d[f"cpu_{name}_us"] = round(cpu_s * 1e6 / sent)
                 d["cpu_all_us"] = sum(d[f"cpu_{name}_us"] for name in spent)
+                d["slow_fsync_seconds"] = len(slow)
+                d["slowest_fsync_us"] = max(slow, default=0) * 1000
                 print(
                     f"  e2e {rate}/s: {d['connections']} connections, {d['waited_for_connection']} "
                     f"waited for one, schedule lag p99 {d['lag_p99_us']:,} µs, generator CPU "
                     f"{d['generator_cpu_ms'] / 1000:.1f} s in {timing.elapsed:.1f} s; CPU per "
                     f"command {d['cpu_all_us']:,} µs ("
                     + ", ".join(f"{name} {d[f'cpu_{name}_us']:,}" for name in spent)
-                    + ")",
+                    + f"); an fsync of {SLOW_FSYNC_MS} ms or more in {len(slow)} seconds of the run"
+                    + (f", the slowest {max(slow)} ms" if slow else ""),
                     file=sys.stderr,
                 )
                 for p in range(Settings().partitions):
@@ -575,6 +593,7 @@ async def measure(
             rows[f"e2e-{rate}-{q}"] = Row(f"{name}: {q.replace('p999', 'p99.9')}", "µs")
         rows[f"e2e-{rate}-http_p99"] = Row(f"{name}: p99 of the 202 alone", "µs")
         rows[f"e2e-{rate}-cpu_all"] = Row(f"{name}: CPU per command, every process", "µs")
+        rows[f"e2e-{rate}-slowest_fsync"] = Row(f"{name}: Redis's slowest fsync", "µs")
         if rate == E2E_CPU_SPLIT_RATE:
             for process in E2E_CPU_PROCESSES:
                 rows[f"e2e-{rate}-cpu_{process}"] = Row(f"{name}: CPU per command, {process}", "µs")
@@ -638,7 +657,7 @@ async def measure(
                 e2e = await end_to_end(2.0 if quick else E2E_SECONDS)
                 for rate, timing in e2e.items():
                     rows[f"e2e-{rate}"].reps.append(timing.rate)
-                    for q in ("p50", "p99", "p999", "http_p99", "cpu_all"):
+                    for q in ("p50", "p99", "p999", "http_p99", "cpu_all", "slowest_fsync"):
                         rows[f"e2e-{rate}-{q}"].reps.append(timing.detail[f"{q}_us"])
                     if rate == E2E_CPU_SPLIT_RATE:
                         for process in E2E_CPU_PROCESSES:
