@@ -425,8 +425,8 @@ E2E_P99_TARGET_US = 50_000
 E2E_CPU_PROCESSES = ("web", "worker", "relay", "redis", "load")
 E2E_CPU_SPLIT_RATE = 1_000  # the rate whose split has rows of its own
 # Redis's latency monitor logs, for each second, its slowest fsync of at least this many ms:
-# under `appendfsync always` every reply of that moment waits for it, so it tells a run whose
-# tail the disk made.
+# under `appendfsync always` every reply of that moment waits for it. The state of the disk
+# during a run, beside row 0's price of a round trip.
 SLOW_FSYNC_MS = 2
 
 
@@ -472,7 +472,6 @@ async def end_to_end(seconds: float) -> dict[int, Timing]:
                 for name, cpu_s in spent.items():
                     d[f"cpu_{name}_us"] = round(cpu_s * 1e6 / sent)
                 d["cpu_all_us"] = sum(d[f"cpu_{name}_us"] for name in spent)
-                d["slow_fsync_seconds"] = len(slow)
                 d["slowest_fsync_us"] = max(slow, default=0) * 1000
                 print(
                     f"  e2e {rate}/s: {d['connections']} connections, {d['waited_for_connection']} "

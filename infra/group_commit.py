@@ -126,13 +126,12 @@ class GroupCommitter:
                 again = await self._pipeline([calls[i] for i in missing], [])
                 for i, reply in zip(missing, again, strict=True):
                     replies[i] = reply
-        answers: list[Any] = [None] * len(unique)
+        by_id: dict[str, Any] = {}
         for call, reply in zip(calls, replies, strict=True):
             # A call that failed fails each of its appends; one that ran answers each.
             own = [reply] * len(call.indexes) if isinstance(reply, Exception) else reply
             for i, answer in zip(call.indexes, own, strict=True):
-                answers[i] = answer
-        by_id = dict(zip(first, answers, strict=True))
+                by_id[unique[i].envelope.command_id] = answer
         results: list[Any] = []
         for i, waiter in enumerate(batch):
             command_id = waiter.envelope.command_id
