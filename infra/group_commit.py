@@ -142,7 +142,9 @@ class GroupCommitter:
 
     async def _pipeline(self, calls: list[SubmitCall], marked: list[Envelope]) -> list[Any]:
         """The calls' replies. The marks of `marked`'s ids follow them, their replies unread:
-        a mark that failed only leaves a client's reuse of an id undetected."""
+        a mark that failed only leaves a client's reuse of an id undetected, and one set beside
+        an append that failed only keeps the id from another aggregate (a retry of the same
+        command goes to the same partition, which holds no mark)."""
         self.flushes += 1
         # Not a transaction: MULTI would add nothing (each call is atomic on its own) and one
         # failing call must not take the others down with it. Bounded as a whole, so that the

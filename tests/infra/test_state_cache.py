@@ -23,8 +23,12 @@ def consumer_of(redis: Redis, settings: Settings, name: str) -> CommandConsumer:
     return CommandConsumer(Deps(settings=settings, redis=redis, consumer=name))
 
 
-async def submitted(redis: Redis, settings: Settings, command: Command, aggregate_id: str) -> str:
-    envelope = envelope_for(settings=settings, command=command, aggregate_id=aggregate_id)
+async def submitted(
+    redis: Redis, settings: Settings, command: Command, aggregate_id: str, actor: str | None = None
+) -> str:
+    envelope = envelope_for(
+        settings=settings, command=command, aggregate_id=aggregate_id, actor=actor
+    )
     assert await submit(redis, settings, envelope)
     return envelope.command_id
 
@@ -55,7 +59,7 @@ async def test_an_aggregate_settled_in_one_batch_is_not_loaded_for_the_next(
 
 async def rename(redis: Redis, settings: Settings, user_id: str, aggregate_id: str, to: str) -> str:
     command = ChangeDisplayName(user_id=user_id, display_name=to)
-    return await submitted(redis, settings, command, aggregate_id)
+    return await submitted(redis, settings, command, aggregate_id, actor=user_id)
 
 
 async def test_a_kept_state_decides_with_what_was_decided_on_it_since(
